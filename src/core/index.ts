@@ -6,3 +6,4 @@ export * from './protocol.js';
 export * from './rng.js';
 export * from './storage.js';
 export * from './history.js';
+export * from './host.js';
