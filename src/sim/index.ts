@@ -19,3 +19,4 @@ export * from './stats.js';
 export * from './timing.js';
 export * from './topology.js';
 export * from './trace-hash.js';
+export * from './host-adapters.js';
