@@ -8,8 +8,9 @@ import { ConcordError, ErrorCode } from '../core/errors.js';
  * - `useRecords: false` — every value is self-describing. Record structures would let one frame
  *   define decoding state used by the next, and a WAL record must decode without the others.
  * - `structuredClone: false` — no reference/cycle extensions, so a decoded value is a tree.
- * - `mapsAsObjects: true` — maps become plain objects (msgpackr renames a `__proto__` key, so
- *   no prototype pollution).
+ * - `mapsAsObjects: true` — maps become plain objects. msgpackr renames a `__proto__` key to
+ *   `__proto_`, so there is no prototype pollution — and such a key is outside the contract: a
+ *   message or record must not use it.
  * - After decoding, `checkPlainData` accepts only null, undefined, booleans, finite numbers,
  *   strings, `Uint8Array`s, arrays and plain objects. msgpackr's built-in extensions (Date, Set,
  *   Map, RegExp, Error, typed arrays, bigint) are refused: protocols exchange plain data only.
