@@ -86,8 +86,11 @@ export type SegmentTail =
   | { readonly kind: 'clean' }
   /** An incomplete final write: safe to cut (it cannot have been acknowledged). */
   | { readonly kind: 'torn'; readonly offset: number; readonly reason: string }
-  /** Damage that a torn write does not explain: the log must not be served. */
-  | { readonly kind: 'corrupt'; readonly offset: number; readonly reason: string };
+  /**
+   * Damage that a torn write does not explain: the log must not be served. `followedByValid`:
+   * a valid record comes after the damage (then no override may cut it).
+   */
+  | { readonly kind: 'corrupt'; readonly offset: number; readonly reason: string; readonly followedByValid: boolean };
 
 export interface ScannedSegment {
   /** Payloads of the valid records, in order (views into the segment buffer). */
@@ -153,7 +156,7 @@ function classifyDamage(bytes: Buffer, offset: number, check: Extract<RecordChec
   if (isZero(bytes, offset, bytes.length)) return { kind: 'clean' };
   const later = findValidRecordAfter(bytes, offset, maxRecordBytes);
   if (later !== null) {
-    return { kind: 'corrupt', offset, reason: `${check.reason}, followed by a valid record at offset ${later}` };
+    return { kind: 'corrupt', offset, reason: `${check.reason}, followed by a valid record at offset ${later}`, followedByValid: true };
   }
   if (check.pastEnd) return { kind: 'torn', offset, reason: check.reason };
   if (isZero(bytes, offset, offset + recordHeaderBytes)) return { kind: 'torn', offset, reason: 'zero record header followed by a partial write' };
@@ -162,12 +165,12 @@ function classifyDamage(bytes: Buffer, offset: number, check: Extract<RecordChec
     if (boundary < offset + recordHeaderBytes && isZero(bytes, boundary, offset + recordHeaderBytes)) {
       return { kind: 'torn', offset, reason: 'record header cut at a sector boundary' };
     }
-    return { kind: 'corrupt', offset, reason: `${check.reason} in the final record` };
+    return { kind: 'corrupt', offset, reason: `${check.reason} in the final record`, followedByValid: false };
   }
   if (hasZeroSectorPiece(bytes, offset, offset + recordHeaderBytes + check.length)) {
     return { kind: 'torn', offset, reason: `${check.reason}; an unwritten (zero) sector inside the record` };
   }
-  return { kind: 'corrupt', offset, reason: `${check.reason} in the final record` };
+  return { kind: 'corrupt', offset, reason: `${check.reason} in the final record`, followedByValid: false };
 }
 
 function nextSectorBoundary(offset: number): number {

@@ -454,8 +454,9 @@ export class WriteAheadLog<P> implements DurableLog<P> {
     if (tail.kind !== 'clean') this.logger.warn({ file: segment.name, offset: validEnd }, 'ignoring non-zero bytes after the last record of a sealed segment');
   }
 
-  private async cutTail(bytes: Buffer, name: string, offset: number, tail: { kind: 'torn' | 'corrupt'; reason: string }): Promise<NonNullable<WalRecoveryReport['tornTail']>> {
+  private async cutTail(bytes: Buffer, name: string, offset: number, tail: Exclude<SegmentTail, { kind: 'clean' }>): Promise<NonNullable<WalRecoveryReport['tornTail']>> {
     if (tail.kind === 'corrupt') {
+      if (tail.followedByValid) throw this.corrupt(name, offset, tail.reason);
       if (this.options.repairCorruptTail !== true) {
         throw this.corrupt(name, offset, `${tail.reason}; if this final record was never acknowledged, reopen with repairCorruptTail to cut it`);
       }
