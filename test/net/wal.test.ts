@@ -262,6 +262,26 @@ describe('WriteAheadLog: recovery rule (torn tail vs corruption)', () => {
     expect(error.message).toContain(last);
   });
 
+  it('refuses torn-looking damage (zero header, zero sector) when a valid record follows it', async () => {
+    const dir = await tempDir();
+    await populate(dir, 6, 700);
+    const last = (await segmentFiles(dir)).at(-1)!;
+    const path = join(dir, last);
+    const extents = await recordExtents(path);
+    const pristine = await readFile(path);
+    const victim = extents[extents.length - 3]!;
+    const zeroHeader = Buffer.from(pristine);
+    zeroHeader.fill(0, victim.start, victim.start + 12);
+    await writeFile(path, zeroHeader);
+    expect(await openError(dir, { repairCorruptTail: true })).toMatchObject({ code: ErrorCode.CorruptRecord, details: { offset: victim.start } });
+    const zeroSector = Buffer.from(pristine);
+    const sectorStart = Math.ceil((victim.start + 20) / 512) * 512;
+    expect(sectorStart + 512).toBeLessThanOrEqual(victim.end);
+    zeroSector.fill(0, sectorStart, sectorStart + 512);
+    await writeFile(path, zeroSector);
+    expect(await openError(dir, { repairCorruptTail: true })).toMatchObject({ code: ErrorCode.CorruptRecord, details: { offset: victim.start } });
+  });
+
   it('refuses a bit flip in the complete final record (it may have been acknowledged) unless repair is requested', async () => {
     const dir = await tempDir();
     const records = await populate(dir, 4);
