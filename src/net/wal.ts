@@ -237,6 +237,11 @@ export class WriteAheadLog<P> implements DurableLog<P> {
         this.poison(error);
         waiter.reject(this.failure);
       }
+      // Yield one macrotask before taking the next batch: callers just released by this batch
+      // typically append and sync again right away, and should ride the next fsync together
+      // with everyone who queued during this one (else closed-loop writers split into two
+      // alternating halves, each waiting two fsyncs).
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
     if (this.failure !== null && this.nextFlush !== null) {
       this.nextFlush.reject(this.failure);
