@@ -162,14 +162,19 @@ describe('TCP transport: authentication', () => {
     expect(n2.stats().authFailures).toBe(1);
   });
 
-  it('drops a connection that does not finish the handshake in time, and caps unauthenticated connections', async () => {
-    const n2 = await start('n2', { handshakeTimeoutMs: 150, maxPendingConnections: 2 });
-    const idle = [await rawSocket(n2.address), await rawSocket(n2.address)];
-    const third = await rawSocket(n2.address);
-    await closedPromise(third);
+  it('drops a connection that does not finish the handshake in time; beyond the cap the oldest stranger is evicted', async () => {
+    const n2 = await start('n2', { handshakeTimeoutMs: 1000, maxPendingConnections: 2 });
     const began = Date.now();
-    await Promise.all(idle.map(closedPromise));
-    expect(Date.now() - began).toBeLessThan(2000);
+    const first = await rawSocket(n2.address);
+    const second = await rawSocket(n2.address);
+    await sleep(20);
+    const third = await rawSocket(n2.address);
+    await closedPromise(first);
+    expect(Date.now() - began).toBeLessThan(800);
+    expect(second.destroyed || third.destroyed).toBe(false);
+    await Promise.all([closedPromise(second), closedPromise(third)]);
+    expect(Date.now() - began).toBeGreaterThanOrEqual(1000);
+    expect(Date.now() - began).toBeLessThan(4000);
   });
 });
 
