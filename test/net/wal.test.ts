@@ -168,6 +168,32 @@ describe('WriteAheadLog: segments, group commit, compaction', () => {
     await expect(log.sync()).rejects.toMatchObject({ code: ErrorCode.Stopped });
   });
 
+  it('refuses to open when a recovered record fails validateRecord (naming file and offset)', async () => {
+    const dir = await tempDir();
+    await populate(dir, 3);
+    const error = await openError(dir, { validateRecord: (value) => ((value as Rec).n === 1 ? 'n must not be 1' : null) });
+    expect(error.code).toBe(ErrorCode.CorruptRecord);
+    expect(error.message).toMatch(/n must not be 1/);
+    expect((error.details as { offset: number }).offset).toBeGreaterThan(segmentHeaderBytes);
+  });
+
+  it('a failed write poisons the log: the sync rejects with INTERNAL and later calls refuse', async () => {
+    const dir = await tempDir();
+    const log = await openLog(dir);
+    log.append([rec(0)]);
+    await log.sync();
+    // Pull the file out from under the log (as a dying disk would): the next write fails with EBADF.
+    await (log as unknown as { active: { handle: { close(): Promise<void> } } }).active.handle.close();
+    log.append([rec(1)]);
+    await expect(log.sync()).rejects.toMatchObject({ code: ErrorCode.Internal });
+    expect(() => log.append([rec(2)])).toThrow(expect.objectContaining({ code: ErrorCode.Internal }));
+    await expect(log.sync()).rejects.toMatchObject({ code: ErrorCode.Internal });
+    await log.close();
+    const reopened = await openLog(dir);
+    expect(reopened.recovered()).toEqual([rec(0)]);
+    await reopened.close();
+  });
+
   it('a copy of the directory taken at any moment under load recovers a prefix containing every acknowledged record', async () => {
     const dir = await tempDir();
     const log = await openLog(dir);
