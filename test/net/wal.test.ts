@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, isConcordError, type ConcordError } from '../../src/core/errors.js';
 import { readFileIfExists, writeFileAtomic } from '../../src/net/atomic-file.js';
+import { flipBitInRecord, tearFinalRecord, walRecordLocations } from '../../src/net/wal-faults.js';
 import { scanSegment, segmentHeaderBytes } from '../../src/net/wal-format.js';
 import { WriteAheadLog, type WriteAheadLogOptions } from '../../src/net/wal.js';
 
@@ -424,6 +425,21 @@ describe('WriteAheadLog: recovery rule (torn tail vs corruption)', () => {
       }),
       { seed: 20240611, numRuns: 300 },
     );
+  });
+});
+
+describe('WAL fault helpers (for the fault-injection harness)', () => {
+  it('tearFinalRecord makes a torn tail the WAL cuts; flipBitInRecord makes corruption it refuses', async () => {
+    const dir = await tempDir();
+    const records = await populate(dir, 30);
+    expect(await walRecordLocations(dir)).toHaveLength(30);
+    const torn = await tearFinalRecord(dir, 0.5);
+    const log = await openLog(dir);
+    expect(log.recovered()).toEqual(records.slice(0, -1));
+    expect(log.recoveryReport.tornTail?.offset).toBeLessThan(torn.offset);
+    await log.close();
+    const flipped = await flipBitInRecord(dir, 3, 5);
+    expect(await openError(dir)).toMatchObject({ code: ErrorCode.CorruptRecord, details: { file: flipped.file, offset: flipped.start } });
   });
 });
 
