@@ -284,9 +284,12 @@ export class TcpTransport<M> implements Transport<M> {
     });
     server.on('error', (error) => this.logger.error({ err: error.message }, 'listener error'));
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      const failed = (error: NodeJS.ErrnoException): void => {
+        reject(new ConcordError(ErrorCode.InvalidConfig, `cannot listen on ${host}:${port}: ${error.code ?? error.message}`, { host, port, cause: error.code }));
+      };
+      server.once('error', failed);
       server.listen({ host, port }, () => {
-        server.off('error', reject);
+        server.off('error', failed);
         resolve();
       });
     });

@@ -315,10 +315,13 @@ describe('TCP transport: queues, reconnects, limits', () => {
     expect(() => n1.send('n2', { type: 'probe', seq: 0 })).toThrow(expect.objectContaining({ code: 'UNKNOWN_NODE' }));
   });
 
-  it('binds to 127.0.0.1 by default and refuses a short secret', async () => {
+  it('binds to 127.0.0.1 by default; refuses a short secret and a taken port with INVALID_CONFIG', async () => {
     const n1 = await start('n1');
     expect(n1.address.host).toBe('127.0.0.1');
     await expect(TcpTransport.start({ self: 'n1', clusterSecret: 'short' })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    await expect(TcpTransport.start({ self: 'n2', clusterSecret: secret, listen: { port: n1.address.port } })).rejects.toMatchObject({
+      code: 'INVALID_CONFIG', details: { cause: 'EADDRINUSE' },
+    });
   });
 
   it('counts frames and bytes both ways', async () => {
