@@ -75,8 +75,11 @@ export function resolveSettings(name: string, defaults: ScenarioDefaults, option
     livenessBoundMs,
     timing,
     tickIntervalMs: defaults.tickIntervalMs,
+    lossRatioMin: defaults.lossRatioMin,
     lossRatioMax: defaults.lossRatioMax,
+    duplicateRatioMin: defaults.duplicateRatioMin,
     duplicateRatioMax: defaults.duplicateRatioMax,
+    reorderRatioMax: defaults.reorderRatioMax,
     maxFaultyNodes: defaults.maxFaultyNodes(nodeCount),
     maxByzantineNodes,
   };

@@ -105,8 +105,12 @@ export interface ScenarioDefaults {
   readonly livenessBoundMs: number;
   readonly timing: TimingChoice;
   readonly tickIntervalMs: number;
+  /** Each seed draws its link-fault ratios uniformly from these ranges (set min = max to pin one). */
+  readonly lossRatioMin: number;
   readonly lossRatioMax: number;
+  readonly duplicateRatioMin: number;
   readonly duplicateRatioMax: number;
+  readonly reorderRatioMax: number;
   /** Most nodes faulty at once (default: a minority, ⌊(n-1)/2⌋, at least 1). */
   readonly maxFaultyNodes: (nodes: number) => number;
   /** Most Byzantine nodes; 0 means the scenario does not tolerate Byzantine faults. */
@@ -120,8 +124,11 @@ export const baseDefaults: ScenarioDefaults = {
   livenessBoundMs: 10_000,
   timing: 'random',
   tickIntervalMs: 10,
+  lossRatioMin: 0,
   lossRatioMax: 0.3,
+  duplicateRatioMin: 0,
   duplicateRatioMax: 0.1,
+  reorderRatioMax: 0.5,
   maxFaultyNodes: (nodes) => Math.max(1, Math.floor((nodes - 1) / 2)),
   maxByzantineNodes: () => 0,
 };

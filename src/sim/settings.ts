@@ -71,9 +71,12 @@ export interface SettingsInput {
   readonly livenessBoundMs: number;
   readonly timing: TimingChoice;
   readonly tickIntervalMs: number;
-  /** Caps for the drawn intensities. */
+  /** Ranges of the drawn link-fault intensities (when the fault is enabled). */
+  readonly lossRatioMin: number;
   readonly lossRatioMax: number;
+  readonly duplicateRatioMin: number;
   readonly duplicateRatioMax: number;
+  readonly reorderRatioMax: number;
   readonly maxFaultyNodes: number;
   readonly maxByzantineNodes: number;
 }
@@ -109,9 +112,9 @@ export function deriveSettings(input: SettingsInput, rng: Rng): RunSettings {
     tickIntervalMs: input.tickIntervalMs,
     fsyncLatencyUs: rng.int(50, 2000),
     crashKeepsUnsyncedPrefix: rng.chance(0.5),
-    lossRatio: enabled('loss') ? round6(rng.next() * input.lossRatioMax) : 0,
-    duplicateRatio: enabled('dup') ? round6(rng.next() * input.duplicateRatioMax) : 0,
-    reorderRatio: enabled('reorder') ? round6(rng.next() * 0.5) : 0,
+    lossRatio: enabled('loss') ? drawRatio(rng, input.lossRatioMin, input.lossRatioMax) : 0,
+    duplicateRatio: enabled('dup') ? drawRatio(rng, input.duplicateRatioMin, input.duplicateRatioMax) : 0,
+    reorderRatio: enabled('reorder') ? drawRatio(rng, 0, input.reorderRatioMax) : 0,
     badLinkShare: enabled('loss') || enabled('dup') ? round6(rng.next() * 0.3) : 0,
     clockDrift,
     byzantine,
@@ -136,6 +139,12 @@ function drawTiming(kind: TimingModelKind, rng: Rng, base: { delayUsMin: number;
         alpha: round6(1.1 + rng.next() * 1.4),
       };
   }
+}
+
+/** A ratio uniform in [min, max] (a fixed value when min = max). */
+function drawRatio(rng: Rng, min: number, max: number): number {
+  if (!(min >= 0 && max <= 1 && min <= max)) throw new ConcordError(ErrorCode.InvalidConfig, `bad ratio range [${min}, ${max}]`);
+  return round6(min + rng.next() * (max - min));
 }
 
 function round6(value: number): number {
