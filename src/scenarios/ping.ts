@@ -77,9 +77,9 @@ const pingWorkload: WorkloadSpec<PingRequest, PingReply> = {
   thinkMsMax: 200,
   timeoutMs: 1000,
   next: ({ rng, nodes }) => {
+    if (nodes.length < 2) return null; // a lone node has no one to ping
     const node = rng.pick(nodes);
     const to = rng.pick(nodes.filter((peer) => peer !== node));
-    if (to === undefined) return null;
     return { node, f: 'ping', value: to, request: { type: 'ping', to } };
   },
   complete: (reply) => (reply.type === 'pong' ? { type: 'ok', value: reply.from } : { type: 'fail', value: null, error: reply.reason }),

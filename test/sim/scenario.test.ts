@@ -29,6 +29,13 @@ describe('scenario ping', () => {
     }
   });
 
+  it('regression: a one-node cluster (no peer to ping) runs clean — seed 100 used to throw', () => {
+    for (const seed of [99, 100]) {
+      const result = ping.run({ seed, nodes: 1, faults: ['crash', 'partition', 'loss', 'dup', 'reorder', 'drift', 'pause', 'omission', 'slow', 'byzantine'] });
+      expect(result.violations).toEqual([]);
+    }
+  });
+
   it('records a well-formed history with virtual times in nanoseconds', () => {
     const { history } = ping.run({ seed: 3, durationMs: 3000 });
     let previous = 0;
