@@ -3,6 +3,7 @@ import { nodeIds, type NodeId } from '../core/ids.js';
 import type { Rng } from '../core/rng.js';
 import { byzantineModes, type ByzantineMode } from './adversary.js';
 import { timingModelKinds, type TimingModel, type TimingModelKind } from './timing.js';
+import type { TopologyKind } from './topology.js';
 
 /**
  * Fault settings of one run, derived from the seed (swarm testing: every seed draws its own fault
@@ -42,6 +43,8 @@ export interface RunSettings {
   /** The heal phase's liveness bound (virtual ms). */
   readonly livenessBoundMs: number;
   readonly timing: TimingModel;
+  /** Which links exist (`random` is drawn from the seed's `topology` sub-generator). */
+  readonly topology: TopologyKind;
   /** The synchronous model the network switches to when healing (Δ of this run). */
   readonly healTiming: TimingModel;
   readonly tickIntervalMs: number;
@@ -70,6 +73,7 @@ export interface SettingsInput {
   readonly durationMs: number;
   readonly livenessBoundMs: number;
   readonly timing: TimingChoice;
+  readonly topology: TopologyKind;
   readonly tickIntervalMs: number;
   /** Ranges of the drawn link-fault intensities (when the fault is enabled). */
   readonly lossRatioMin: number;
@@ -108,6 +112,7 @@ export function deriveSettings(input: SettingsInput, rng: Rng): RunSettings {
     durationMs: input.durationMs,
     livenessBoundMs: input.livenessBoundMs,
     timing,
+    topology: input.topology,
     healTiming: { kind: 'synchronous', delayUsMin, deltaUs },
     tickIntervalMs: input.tickIntervalMs,
     fsyncLatencyUs: rng.int(50, 2000),

@@ -34,6 +34,7 @@ describe('concord sim', () => {
     expect(result.stdout).toContain('concord sim ping — seed 3');
     expect(result.stdout).toMatch(/timing {6}\S/);
     expect(result.stdout).toContain('faults      crash, loss');
+    expect(result.stdout).toContain('topology    full: 6 links, connected, diameter 1, clustering 1.000');
     expect(result.stdout).toContain('replay: npx concord sim ping --seed 3 --nodes 4 --faults crash,loss --duration 2000ms');
     const lines = readFileSync(historyFile, 'utf8').trim().split('\n');
     expect(lines.length).toBeGreaterThan(2);
@@ -49,6 +50,8 @@ describe('concord sim', () => {
       ['sim', 'ping', '--faults', 'crash,meteor'],
       ['sim', 'ping', '--duration', 'forever'],
       ['sim', 'ping', '--no-such-option'],
+      ['sim', 'ping', '--topology', 'hypercube'],
+      ['sweep', 'ping', '--seeds', '0'],
     ]) {
       const result = concord(...args);
       expect(result.status, args.join(' ')).toBe(2);

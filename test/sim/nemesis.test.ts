@@ -13,6 +13,7 @@ function settingsFor(seed: number, overrides: Partial<Parameters<typeof deriveSe
       durationMs: 10_000,
       livenessBoundMs: 5000,
       timing: 'random',
+      topology: 'full',
       tickIntervalMs: 10,
       lossRatioMin: 0,
       lossRatioMax: 0.3,

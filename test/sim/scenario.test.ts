@@ -36,6 +36,14 @@ describe('scenario ping', () => {
     }
   });
 
+  it('runs on a sparse topology: non-links drop as no-link, liveness covers linked pairs only', () => {
+    const result = ping.run({ seed: 4, nodes: 6, topology: 'ring' });
+    expect(result.violations).toEqual([]);
+    expect(result.settings.topology).toBe('ring');
+    expect(result.stats.drops.noLink).toBeGreaterThan(0);
+    expect(result.liveness.held).toBe(true);
+  });
+
   it('records a well-formed history with virtual times in nanoseconds', () => {
     const { history } = ping.run({ seed: 3, durationMs: 3000 });
     let previous = 0;
@@ -66,6 +74,7 @@ describe('scenario ping', () => {
     invalid(() => ping.run({ seed: 1, nodes: 0 }));
     invalid(() => ping.run({ seed: 1, durationMs: 0 }));
     invalid(() => ping.run({ seed: 1, timing: 'bogus' as never }));
+    invalid(() => ping.run({ seed: 1, topology: 'hypercube' as never }));
     invalid(() => getScenario('no-such-scenario'));
   });
 });
