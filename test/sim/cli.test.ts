@@ -29,7 +29,8 @@ describe('concord sim', () => {
 
   it('prints the seed, the derived settings and the replay command; writes the history as JSON lines', () => {
     const historyFile = join(scratch, 'history.jsonl');
-    const result = concord('sim', 'ping', '--seed', '3', '--nodes', '4', '--faults', 'crash,loss', '--duration', '2s', '--history', historyFile);
+    const traceFile = join(scratch, 'trace.jsonl');
+    const result = concord('sim', 'ping', '--seed', '3', '--nodes', '4', '--faults', 'crash,loss', '--duration', '2s', '--history', historyFile, '--trace', traceFile);
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('concord sim ping — seed 3');
     expect(result.stdout).toMatch(/timing {6}\S/);
@@ -39,6 +40,8 @@ describe('concord sim', () => {
     const lines = readFileSync(historyFile, 'utf8').trim().split('\n');
     expect(lines.length).toBeGreaterThan(2);
     expect(JSON.parse(lines[0]!)).toMatchObject({ type: 'invoke', f: 'ping' });
+    const trace = readFileSync(traceFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { kind: string });
+    for (const kind of ['fault', 'send', 'message', 'timer', 'request', 'reply', 'sync-done']) expect(trace.some((record) => record.kind === kind), kind).toBe(true);
   });
 
   it('exits 1 on a violation and 2 on bad options, with a clear message', () => {
