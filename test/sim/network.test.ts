@@ -75,6 +75,15 @@ describe('network timing models', () => {
     expect(delays.at(-1)!).toBeGreaterThan(100_000);
   });
 
+  it('after switching to a synchronous model, new messages arrive within Δ even behind slow old ones', () => {
+    const net = network(2, { kind: 'asynchronous', delayUsMin: 100, scaleUs: 1_000_000, alpha: 1.1 }, 2);
+    let latest = 0;
+    for (let now = 0; now < 100_000; now += 1000) latest = Math.max(latest, net.route(0, 1, now));
+    expect(latest).toBeGreaterThan(200_000); // a heavy tail blocks the FIFO link well past the switch
+    net.setTimingModel({ kind: 'synchronous', delayUsMin: 100, deltaUs: 1000 });
+    for (let now = 100_000; now < 110_000; now += 100) expect(net.route(0, 1, now) - now).toBeLessThanOrEqual(1000);
+  });
+
   it('links are FIFO without reordering, and reordering appears when enabled', () => {
     const countInversions = (reorderRatio: number): number => {
       const net = network(2, { kind: 'synchronous', delayUsMin: 100, deltaUs: 10_000 }, 9);
