@@ -77,6 +77,7 @@ const POLL_ITERATIONS = 1 << 14;
 
 interface PartitionRun<State, Input, Output> {
   readonly partition: Partition<Input, Output>;
+  readonly model: Model<State, Input, Output>;
   readonly searched: readonly Operation<Input, Output>[];
   readonly search: PartitionSearch<State, Input, Output>;
   elapsedMs: number;
@@ -89,7 +90,7 @@ interface PartitionRun<State, Input, Output> {
  * non-linearizable decides the verdict.
  */
 export function checkOperations<State, Input, Output>(
-  model: Model<State, Input, Output>,
+  wholeModel: Model<State, Input, Output>,
   operations: readonly Operation<Input, Output>[],
   options: CheckOptions = {},
 ): CheckResult {
@@ -98,8 +99,9 @@ export function checkOperations<State, Input, Output>(
   const deadline = started + (options.timeoutMs ?? Infinity);
   const maxCacheEntries = options.maxCacheEntries ?? DEFAULT_MAX_CACHE_ENTRIES;
   const partitions: Partition<Input, Output>[] =
-    options.partition !== false && model.partition !== undefined ? model.partition(operations) : [{ label: 'all operations', operations }];
-  const runs: PartitionRun<State, Input, Output>[] = partitions.map((partition) => {
+    options.partition !== false && wholeModel.partition !== undefined ? wholeModel.partition(operations) : [{ label: 'all operations', operations }];
+  const runs: PartitionRun<unknown, Input, Output>[] = partitions.map((partition) => {
+    const model = partition.model ?? (wholeModel as Model<unknown, Input, Output>);
     const searched = partition.operations.filter((operation) => model.isNoop?.(operation.input, operation.output) !== true);
     const search = new PartitionSearch(
       {
@@ -111,9 +113,9 @@ export function checkOperations<State, Input, Output>(
       },
       maxCacheEntries,
     );
-    return { partition, searched, search, elapsedMs: 0 };
+    return { partition, model, searched, search, elapsedMs: 0 };
   });
-  let failed: PartitionRun<State, Input, Output> | undefined;
+  let failed: PartitionRun<unknown, Input, Output> | undefined;
   let expired = false;
   let active = runs.filter((run) => run.search.outcome === undefined);
   for (let slice = FIRST_SLICE_ITERATIONS; active.length > 0 && failed === undefined && !expired; slice *= 2) {
@@ -144,7 +146,7 @@ export function checkOperations<State, Input, Output>(
   }));
   const base = { operations: operations.length, partitions: reports, elapsedMs: now() - started };
   if (failed !== undefined) {
-    return { ...base, verdict: 'not-linearizable', failure: explain(model, failed.partition.label, failed.searched, failed.search.outcome as NotLinearizable<State>) };
+    return { ...base, verdict: 'not-linearizable', failure: explain(failed.model, failed.partition.label, failed.searched, failed.search.outcome as NotLinearizable<unknown>) };
   }
   const unknown = runs.find((run) => run.search.outcome!.kind === 'unknown');
   if (unknown !== undefined) {

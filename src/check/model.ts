@@ -47,6 +47,11 @@ export interface Partition<Input, Output> {
   /** Shown in explanations, e.g. `key "3"`. */
   readonly label: string;
   readonly operations: readonly Operation<Input, Output>[];
+  /**
+   * A model specialized to this sub-history (e.g. one key's value instead of the whole map), used
+   * instead of the partitioned model when present. It must agree with that model on these operations.
+   */
+  readonly model?: Model<unknown, Input, Output>;
 }
 
 /**

@@ -1,6 +1,5 @@
-import { assert } from '../../core/errors.js';
 import { mix32 } from '../hash.js';
-import { partitionBy, type HistoryModel, type RecordedOperation } from '../model.js';
+import type { HistoryModel, Model, Operation, Partition, RecordedOperation } from '../model.js';
 import { NIL, ValueTable } from '../values.js';
 import { CAS_FAILED, CAS_OK, UNKNOWN, casArguments, casOutput, describeCasOutput, resultUnknown, unsupportedOperation } from './common.js';
 
@@ -22,9 +21,9 @@ export interface KvInput {
 }
 
 /**
- * The state: an immutable array with one interned value id per key (slots 0 … K−1) and, in slot K,
- * the XOR of `slotHash(key, value)` over all keys, maintained incrementally by `step`. Equal maps
- * have equal arrays, so hashing is O(1) and equality a short integer loop.
+ * The whole map's state: an immutable array with one interned value id per key (slots 0 … K−1)
+ * and, in slot K, the XOR of `slotHash(key, value)` over all keys, maintained incrementally by
+ * `step`. Equal maps have equal arrays, so hashing is O(1) and equality a short integer loop.
  */
 export type KvState = readonly number[];
 
@@ -36,36 +35,26 @@ export interface KvModelOptions {
 }
 
 const SUPPORTED = ['get', 'put', 'append', 'delete', 'cas'];
-/** Bound on interned ids so that (value, argument) pairs pack exactly into one double. */
-const ID_LIMIT = 2 ** 26;
 
 function slotHash(key: number, value: number): number {
   return mix32(Math.imul(key + 1, 0x9e3779b1) ^ Math.imul(value + 1, 0x85ebca77));
 }
 
+type KvModel = HistoryModel<KvState, KvInput, number> & { readonly values: ValueTable; readonly keys: readonly string[] };
+
 /**
  * A map from string keys to values: get, put, append (string concatenation; absent counts as ""),
- * delete, cas. Values are interned once, and each append result is memoized per (value, argument)
- * pair, so a step is an array copy and a few integer operations.
+ * delete, cas. Values are interned and appends hash-consed (see `ValueTable.concat`), so a step
+ * costs an array copy and a few integer operations. Partitioned by key, each key is checked with a
+ * model whose state is that key's value id alone.
  */
-export function kvModel(options: KvModelOptions = {}): HistoryModel<KvState, KvInput, number> & { readonly values: ValueTable; readonly keys: readonly string[] } {
+export function kvModel(options: KvModelOptions = {}): KvModel {
   const values = new ValueTable();
   const initial = values.intern(options.initial ?? null);
   const keys: string[] = [];
   const keyIds = new Map<string, number>();
-  const appended = new Map<number, number>();
-  const append = (value: number, argument: number): number => {
-    assert(value < ID_LIMIT && argument < ID_LIMIT, 'kv model: too many distinct values');
-    const memoKey = value * ID_LIMIT + argument;
-    let result = appended.get(memoKey);
-    if (result === undefined) {
-      const before = values.value(value);
-      result = values.internString(`${before === null ? '' : String(before)}${String(values.value(argument))}`);
-      appended.set(memoKey, result);
-    }
-    return result;
-  };
-  const model: HistoryModel<KvState, KvInput, number> & { values: ValueTable; keys: readonly string[] } = {
+  const singleKey = singleKeyModel(values, keys, initial);
+  const model: KvModel & { partition?: KvModel['partition'] } = {
     name: 'kv',
     values,
     keys,
@@ -84,7 +73,7 @@ export function kvModel(options: KvModelOptions = {}): HistoryModel<KvState, KvI
         case KV_PUT:
           return withValue(state, input.key, input.a);
         case KV_APPEND:
-          return withValue(state, input.key, append(current, input.a));
+          return withValue(state, input.key, values.concat(current, input.a));
         case KV_DELETE:
           return withValue(state, input.key, NIL);
         default:
@@ -106,7 +95,17 @@ export function kvModel(options: KvModelOptions = {}): HistoryModel<KvState, KvI
     },
     encode: (operation) => encodeKv(operation, values, internKey),
   };
-  if (options.partitionByKey !== false) model.partition = (operations) => partitionBy(operations, (operation) => keys[operation.input.key]!);
+  if (options.partitionByKey !== false) {
+    model.partition = (operations: readonly Operation<KvInput, number>[]): Partition<KvInput, number>[] => {
+      const groups = new Map<number, Operation<KvInput, number>[]>();
+      for (const operation of operations) {
+        let group = groups.get(operation.input.key);
+        if (group === undefined) groups.set(operation.input.key, (group = []));
+        group.push(operation);
+      }
+      return [...groups].map(([key, group]) => ({ label: `key ${JSON.stringify(keys[key])}`, operations: group, model: singleKey as Model<unknown, KvInput, number> }));
+    };
+  }
   return model;
 
   function internKey(key: string): number {
@@ -118,6 +117,34 @@ export function kvModel(options: KvModelOptions = {}): HistoryModel<KvState, KvI
     }
     return id;
   }
+}
+
+/** The model of one key's partition: the state is that key's value id. */
+function singleKeyModel(values: ValueTable, keys: readonly string[], initial: number): Model<number, KvInput, number> {
+  return {
+    name: 'kv (one key)',
+    init: () => initial,
+    step(state, input, output) {
+      switch (input.kind) {
+        case KV_GET:
+          return output === UNKNOWN || output === state ? state : undefined;
+        case KV_PUT:
+          return input.a;
+        case KV_APPEND:
+          return values.concat(state, input.a);
+        case KV_DELETE:
+          return NIL;
+        default:
+          if (state === input.a) return output === CAS_FAILED ? undefined : input.b;
+          return output === CAS_OK ? undefined : state;
+      }
+    },
+    equal: (a, b) => a === b,
+    hash: (state) => state,
+    isNoop: (input, output) => input.kind === KV_GET && output === UNKNOWN,
+    describeOperation: (input, output) => describeKv(input, output, keys, values),
+    describeState: (state) => values.describe(state),
+  };
 }
 
 function withValue(state: KvState, key: number, value: number): KvState {
