@@ -10,3 +10,4 @@ export * from './values.js';
 export * from './models/index.js';
 export * from './readers/index.js';
 export { malformedInput, type InputLocation } from './malformed.js';
+export * from './html.js';

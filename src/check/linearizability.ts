@@ -24,6 +24,12 @@ export interface OperationSummary {
   readonly call: number;
   /** `null` when the operation never completed (JSON has no Infinity). */
   readonly return: number | null;
+  /** Source line of the invocation, when read from a file. */
+  readonly line?: number;
+}
+
+export interface PrefixStep extends OperationSummary {
+  readonly stateAfter: string;
 }
 
 export interface CandidateSummary {
@@ -35,8 +41,8 @@ export interface CandidateSummary {
 /** Why a history is not linearizable, at the furthest point the search reached. */
 export interface FailureExplanation {
   readonly partition: string;
-  /** The longest linearizable prefix found, in linearization order. */
-  readonly prefix: readonly OperationSummary[];
+  /** The longest linearizable prefix found, in linearization order, with the model state after each step. */
+  readonly prefix: readonly PrefixStep[];
   readonly stateAfterPrefix: string;
   /** The operation that could not be placed: it had returned, yet no extension of the prefix could include it. */
   readonly blocking: OperationSummary;
@@ -48,9 +54,12 @@ export interface FailureExplanation {
 export interface PartitionReport {
   readonly label: string;
   readonly operations: number;
+  /** Ids of the partition's operations. */
+  readonly operationIds: readonly number[];
   /** Operations left out of the search because they cannot affect the verdict (e.g. timed-out reads). */
   readonly skippedNoops: number;
-  readonly verdict: Verdict;
+  /** `not-checked`: the search stopped because another partition is not linearizable. */
+  readonly verdict: Verdict | 'not-checked';
   readonly cacheEntries: number;
   readonly elapsedMs: number;
 }
@@ -139,8 +148,9 @@ export function checkOperations<State, Input, Output>(
   const reports = runs.map((run): PartitionReport => ({
     label: run.partition.label,
     operations: run.partition.operations.length,
+    operationIds: run.partition.operations.map((operation) => operation.id),
     skippedNoops: run.partition.operations.length - run.searched.length,
-    verdict: run.search.outcome!.kind,
+    verdict: failed !== undefined && run !== failed && run.search.outcome!.kind === 'unknown' ? 'not-checked' : run.search.outcome!.kind,
     cacheEntries: run.search.cacheEntries,
     elapsedMs: run.elapsedMs,
   }));
@@ -198,6 +208,7 @@ export function summarize<Input, Output>(model: Model<unknown, Input, Output>, o
     description: model.describeOperation(operation.input, operation.output),
     call: operation.call,
     return: Number.isFinite(operation.return) ? operation.return : null,
+    ...(operation.recorded?.location.line !== undefined ? { line: operation.recorded.location.line } : {}),
   };
 }
 
@@ -217,7 +228,13 @@ function explain<State, Input, Output>(
   const stateAfterPrefix = model.describeState(failure.state);
   const message =
     `${label}: after a linearizable prefix of ${failure.prefix.length} operation(s) the state is ${stateAfterPrefix}; ` +
-    `operation ${blocking.id} (process ${blocking.process}: ${blocking.description}) cannot be linearized ` +
+    `operation ${blocking.id}${blocking.line !== undefined ? ` (line ${blocking.line})` : ''}, process ${blocking.process}: ${blocking.description}, cannot be linearized ` +
     `(${candidates.filter((candidate) => candidate.outcome === 'illegal').length} of ${candidates.length} candidate(s) illegal in that state)`;
-  return { partition: label, prefix: failure.prefix.map(describe), stateAfterPrefix, blocking, candidates, message };
+  let state = model.init();
+  const prefix = failure.prefix.map((local): PrefixStep => {
+    const operation = searched[local]!;
+    state = model.step(state, operation.input, operation.output) as State;
+    return { ...describe(local), stateAfter: model.describeState(state) };
+  });
+  return { partition: label, prefix, stateAfterPrefix, blocking, candidates, message };
 }

@@ -53,7 +53,7 @@ export function registerModel(options: RegisterModelOptions = {}): HistoryModel<
     },
     equal: (a, b) => a === b,
     hash: (state) => state,
-    partition: (operations) => partitionBy(operations, (operation) => operation.input.key),
+    partition: (operations) => partitionBy(operations, (operation) => operation.input.key, (key) => (key === '' ? 'the register' : `key ${JSON.stringify(key)}`)),
     isNoop: (input, output) => input.kind === REGISTER_READ && output === UNKNOWN,
     describeOperation(input, output) {
       const key = input.key === '' ? '' : `${JSON.stringify(input.key)}, `;
