@@ -11,3 +11,4 @@ export * from './models/index.js';
 export * from './readers/index.js';
 export { malformedInput, type InputLocation } from './malformed.js';
 export * from './html.js';
+export * from './consensus.js';
