@@ -68,6 +68,11 @@ export interface Model<State, Input, Output> {
   /** A 32-bit hash; equal states must have equal hashes. */
   hash(state: State): number;
   /**
+   * Declares that states are integers in [0, 2^31 − 1) with `equal` being `===` (e.g. an
+   * interned value id): the checker then stores them inline in its cache.
+   */
+  readonly intStates?: boolean;
+  /**
    * Splits a history into independent sub-histories (for example one per key), each checked
    * alone: a history is linearizable iff every part is. Absent: one partition.
    */
@@ -77,6 +82,12 @@ export interface Model<State, Input, Output> {
    * unknown). Such operations cannot affect the verdict and are left out of the search.
    */
   isNoop?(input: Input, output: Output): boolean;
+  /**
+   * True when the operation never changes the state: in every state, `step` returns that same
+   * state or `undefined` (a read with a known result, a failed cas). The search then linearizes
+   * such an operation as soon as it is legal, without branching (a partial-order reduction).
+   */
+  readOnly?(input: Input, output: Output): boolean;
   describeOperation(input: Input, output: Output): string;
   describeState(state: State): string;
 }

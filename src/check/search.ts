@@ -91,10 +91,23 @@ export class PartitionSearch<State, Input, Output> {
   private readonly outputs: readonly Output[];
   private readonly list: EntryList;
   private readonly zobrist: Int32Array;
-  private readonly bits: Uint32Array;
+  private readonly bits: Int32Array;
   private readonly seen: SeenSet<State>;
   private readonly stackEntry: Int32Array;
   private readonly stackState: State[];
+  /**
+   * 1 for operations that never change the state (a read, a failed cas). Such an operation, when
+   * it is a legal candidate, can be linearized right away without loss of generality: in any
+   * linearization that places it later, moving it here keeps every state (it changes none) and
+   * the real-time order (all operations that returned before it was invoked are linearized
+   * already, or it would not be a candidate). So a node whose read-only step fails, fails.
+   */
+  private readonly readOnly: Uint8Array;
+  /** Per stack frame: the step was a read-only one (its failure is its parent's). */
+  private readonly forced: Uint8Array;
+  private readonly readOnlyCount: number;
+  /** The current node was just entered: look for a read-only candidate first. */
+  private fresh: boolean;
   private depth = 0;
   private state: State;
   private setHash = 0;
@@ -110,11 +123,15 @@ export class PartitionSearch<State, Input, Output> {
     this.outputs = input.outputs;
     this.list = buildEntryList(input.calls, input.returns);
     this.zobrist = zobristKeys(count);
-    this.bits = new Uint32Array(Math.max(1, (count + 31) >>> 5));
+    this.bits = new Int32Array(Math.max(1, (count + 31) >>> 5));
     const model = input.model;
-    this.seen = new SeenSet<State>(this.bits.length, (a, b) => model.equal(a, b), maxCacheEntries);
+    this.seen = new SeenSet<State>(this.bits.length, model.intStates === true ? null : (a, b) => model.equal(a, b), maxCacheEntries);
     this.stackEntry = new Int32Array(count);
     this.stackState = new Array<State>(count);
+    this.forced = new Uint8Array(count);
+    this.readOnly = Uint8Array.from(input.inputs, (operationInput, op) => (model.readOnly?.(operationInput, input.outputs[op]!) === true ? 1 : 0));
+    this.readOnlyCount = this.readOnly.reduce((sum, flag) => sum + flag, 0);
+    this.fresh = this.readOnlyCount > 0;
     this.state = model.init();
     this.entry = this.list.next[this.list.head]!;
     if (count === 0) this.outcome = { kind: 'linearizable', linearization: [], cacheEntries: 0 };
@@ -142,9 +159,9 @@ export class PartitionSearch<State, Input, Output> {
   }
 
   private loop(maxIterations: number): SearchOutcome<State> | undefined {
-    const { model, inputs, outputs, zobrist, bits, seen, stackEntry, stackState } = this;
+    const { model, inputs, outputs, zobrist, bits, seen, stackEntry, stackState, readOnly, forced, readOnlyCount } = this;
     const { next, prev, match, opOf, head } = this.list;
-    let { depth, state, setHash, entry } = this;
+    let { depth, state, setHash, entry, fresh } = this;
     let iterations = 0;
     while (next[head] !== NONE) {
       if (++iterations > maxIterations) {
@@ -152,51 +169,78 @@ export class PartitionSearch<State, Input, Output> {
         this.state = state;
         this.setHash = setHash;
         this.entry = entry;
+        this.fresh = fresh;
         return undefined;
+      }
+      if (fresh) {
+        // A node just entered: take a legal read-only candidate first, if there is one (its fate
+        // is the node's, so no other candidate needs trying).
+        fresh = false;
+        for (let cursor = next[head]!; match[cursor] !== NONE; cursor = next[cursor]!) {
+          const op = opOf[cursor]!;
+          iterations++;
+          if (readOnly[op] === 1 && model.step(state, inputs[op]!, outputs[op]!) !== undefined) {
+            entry = cursor;
+            break;
+          }
+        }
       }
       const returnEntry = match[entry]!;
       if (returnEntry !== NONE) {
         const op = opOf[entry]!;
         const nextState = model.step(state, inputs[op]!, outputs[op]!);
-        if (nextState !== undefined) {
-          const word = op >>> 5;
-          const bit = 1 << (op & 31);
-          bits[word]! |= bit;
-          const nextSetHash = setHash ^ zobrist[op]!;
-          if (seen.add(nextSetHash ^ mix32(model.hash(nextState)), bits, nextState)) {
-            stackEntry[depth] = entry;
-            stackState[depth] = state;
-            depth++;
-            state = nextState;
-            setHash = nextSetHash;
-            // Lift the call and its return out of the list.
-            next[prev[entry]!] = next[entry]!;
-            prev[next[entry]!] = prev[entry]!;
-            next[prev[returnEntry]!] = next[returnEntry]!;
-            if (next[returnEntry] !== NONE) prev[next[returnEntry]!] = prev[returnEntry]!;
-            entry = next[head]!;
-            continue;
-          }
-          bits[word]! &= ~bit;
+        if (nextState === undefined) {
+          entry = next[entry]!;
+          continue;
         }
-        entry = next[entry]!;
-        continue;
+        const word = op >>> 5;
+        const bit = 1 << (op & 31);
+        bits[word]! |= bit;
+        const nextSetHash = setHash ^ zobrist[op]!;
+        if (seen.add(nextSetHash ^ mix32(model.hash(nextState)), bits, nextState)) {
+          stackEntry[depth] = entry;
+          stackState[depth] = state;
+          forced[depth] = readOnly[op]!;
+          depth++;
+          state = nextState;
+          setHash = nextSetHash;
+          // Lift the call and its return out of the list.
+          next[prev[entry]!] = next[entry]!;
+          prev[next[entry]!] = prev[entry]!;
+          next[prev[returnEntry]!] = next[returnEntry]!;
+          if (next[returnEntry] !== NONE) prev[next[returnEntry]!] = prev[returnEntry]!;
+          entry = next[head]!;
+          fresh = readOnlyCount > 0;
+          continue;
+        }
+        bits[word]! &= ~bit;
+        if (readOnly[op] === 0) {
+          entry = next[entry]!;
+          continue;
+        }
+        // A legal read-only candidate whose configuration already failed: this node fails too
+        // (see `readOnly` on the constructor). Fall through to backtrack.
+      } else if (this.best === undefined || depth > this.best.prefix.length) {
+        // A return entry: the operation it closes must have been linearized by now.
+        this.best = this.failureAt(entry, depth, state);
       }
-      // A return entry: the operation it closes must have been linearized already. Backtrack.
-      if (this.best === undefined || depth > this.best.prefix.length) this.best = this.failureAt(entry, depth, state);
-      if (depth === 0) return { kind: 'not-linearizable', failure: this.best, cacheEntries: seen.size };
-      depth--;
-      entry = stackEntry[depth]!;
-      state = stackState[depth]!;
-      const op = opOf[entry]!;
-      bits[op >>> 5]! &= ~(1 << (op & 31));
-      setHash ^= zobrist[op]!;
-      // Unlift, in the reverse order of the lift.
-      const lifted = match[entry]!;
-      next[prev[lifted]!] = lifted;
-      if (next[lifted] !== NONE) prev[next[lifted]!] = lifted;
-      next[prev[entry]!] = entry;
-      prev[next[entry]!] = entry;
+      // Backtrack: undo the last step, and keep undoing while the step undone was a forced one.
+      for (;;) {
+        if (depth === 0) return { kind: 'not-linearizable', failure: this.best ?? this.failureAt(entry, 0, state), cacheEntries: seen.size };
+        depth--;
+        entry = stackEntry[depth]!;
+        state = stackState[depth]!;
+        const op = opOf[entry]!;
+        bits[op >>> 5]! &= ~(1 << (op & 31));
+        setHash ^= zobrist[op]!;
+        // Unlift, in the reverse order of the lift.
+        const lifted = match[entry]!;
+        next[prev[lifted]!] = lifted;
+        if (next[lifted] !== NONE) prev[next[lifted]!] = lifted;
+        next[prev[entry]!] = entry;
+        prev[next[entry]!] = entry;
+        if (forced[depth] === 0) break;
+      }
       entry = next[entry]!;
     }
     const linearization = Array.from(stackEntry.subarray(0, depth), (call) => opOf[call]!);

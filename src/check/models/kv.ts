@@ -88,6 +88,7 @@ export function kvModel(options: KvModelOptions = {}): KvModel {
     },
     hash: (state) => state[state.length - 1]!,
     isNoop: (input, output) => input.kind === KV_GET && output === UNKNOWN,
+    readOnly: (input, output) => input.kind === KV_GET || (input.kind === KV_CAS && output === CAS_FAILED),
     describeOperation: (input, output) => describeKv(input, output, keys, values),
     describeState(state) {
       const entries = keys.map((key, id) => `${JSON.stringify(key)}: ${values.describe(state[id]!)}`).filter((_, id) => state[id] !== initial);
@@ -141,7 +142,9 @@ function singleKeyModel(values: ValueTable, keys: readonly string[], initial: nu
     },
     equal: (a, b) => a === b,
     hash: (state) => state,
+    intStates: true,
     isNoop: (input, output) => input.kind === KV_GET && output === UNKNOWN,
+    readOnly: (input, output) => input.kind === KV_GET || (input.kind === KV_CAS && output === CAS_FAILED),
     describeOperation: (input, output) => describeKv(input, output, keys, values),
     describeState: (state) => values.describe(state),
   };

@@ -33,6 +33,8 @@ function queueState(items: readonly number[]): QueueState {
  */
 export function queueModel(): HistoryModel<QueueState, QueueInput, number> & { readonly values: ValueTable } {
   const values = new ValueTable();
+  /** Whether some encoded enqueue is of nil: then a dequeue returning nil may have removed it. */
+  let nilEnqueued = false;
   return {
     name: 'queue',
     values,
@@ -50,10 +52,17 @@ export function queueModel(): HistoryModel<QueueState, QueueInput, number> & { r
       return true;
     },
     hash: (state) => state.hash,
+    // A dequeue that found the queue empty is legal only on an empty queue, and leaves it so —
+    // unless nil itself was enqueued (regression: oracle test counterexample, enqueue(nil)).
+    readOnly: (input, output) => input.kind === QUEUE_DEQUEUE && output === NIL && !nilEnqueued,
     describeOperation: (input, output) =>
       input.kind === QUEUE_ENQUEUE ? `enqueue(${values.describe(input.value)})` : `dequeue() -> ${values.describe(output)}`,
     describeState: (state) => `[${state.items.map((item) => values.describe(item)).join(' ')}]`,
-    encode: (operation) => encodeQueue(operation, values),
+    encode(operation) {
+      const encoded = encodeQueue(operation, values);
+      if (encoded?.input.kind === QUEUE_ENQUEUE && encoded.input.value === NIL) nilEnqueued = true;
+      return encoded;
+    },
   };
 }
 

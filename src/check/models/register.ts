@@ -53,8 +53,10 @@ export function registerModel(options: RegisterModelOptions = {}): HistoryModel<
     },
     equal: (a, b) => a === b,
     hash: (state) => state,
+    intStates: true,
     partition: (operations) => partitionBy(operations, (operation) => operation.input.key, (key) => (key === '' ? 'the register' : `key ${JSON.stringify(key)}`)),
     isNoop: (input, output) => input.kind === REGISTER_READ && output === UNKNOWN,
+    readOnly: (input, output) => input.kind === REGISTER_READ || (input.kind === REGISTER_CAS && output === CAS_FAILED),
     describeOperation(input, output) {
       const key = input.key === '' ? '' : `${JSON.stringify(input.key)}, `;
       switch (input.kind) {

@@ -46,6 +46,7 @@ export function setModel(): HistoryModel<SetState, SetInput, SetOutput> & { read
     equal: (a, b) => a === b || (a.hash === b.hash && sameElements(a.elements, b.elements)),
     hash: (state) => state.hash,
     isNoop: (input, output) => input.kind === SET_READ && output === UNKNOWN,
+    readOnly: (input) => input.kind === SET_READ,
     describeOperation(input, output) {
       if (input.kind === SET_READ) return `read() -> ${output === UNKNOWN ? '?' : describeElements(output, values)}`;
       return `${input.kind === SET_ADD ? 'add' : 'remove'}(${values.describe(input.element)})`;
