@@ -1,8 +1,13 @@
 import type { Command } from 'commander';
+import { registerCheckCommand } from './check.js';
 import { registerSimCommand } from './sim.js';
 import { registerSweepCommand } from './sweep.js';
 
 /** Each CLI command lives in its own file and registers itself here (one line per command). */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerSimCommand, registerSweepCommand];
+export const commands: RegisterCommand[] = [
+  registerSimCommand,
+  registerSweepCommand,
+  registerCheckCommand,
+];
