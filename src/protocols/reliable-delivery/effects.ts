@@ -18,3 +18,47 @@ export function countAppliedEffects(
   }
   return into;
 }
+
+/**
+ * Incremental `countAppliedEffects` over logs that only grow, except when a crash truncates
+ * unsynced records: cheap enough to run after every simulated event. `update` rescans a log from
+ * the start when it shrank or its `epoch` (e.g. the node's incarnation, which a crash + restart
+ * changes even if the log grew back in between) changed; otherwise it scans only the new records.
+ */
+export class EffectTally {
+  private readonly perLog = new Map<string, { scanned: number; epoch: number; counts: Map<string, number> }>();
+  private readonly totals = new Map<string, number>();
+
+  /** Brings the tally for the log named `name` up to date with `records`. */
+  update(name: string, records: readonly DeliveryRecord[], epoch = 0): void {
+    let entry = this.perLog.get(name);
+    if (entry === undefined) {
+      entry = { scanned: 0, epoch, counts: new Map() };
+      this.perLog.set(name, entry);
+    }
+    if (records.length < entry.scanned || epoch !== entry.epoch) {
+      entry.epoch = epoch;
+      for (const [appId, count] of entry.counts) this.add(appId, -count);
+      entry.counts.clear();
+      entry.scanned = 0;
+    }
+    for (let index = entry.scanned; index < records.length; index += 1) {
+      const record = records[index]!;
+      if (record.type !== 'applied') continue;
+      entry.counts.set(record.appId, (entry.counts.get(record.appId) ?? 0) + 1);
+      this.add(record.appId, 1);
+    }
+    entry.scanned = records.length;
+  }
+
+  /** Applications per appId across every log (entries with 0 are removed). */
+  get counts(): ReadonlyMap<string, number> {
+    return this.totals;
+  }
+
+  private add(appId: string, delta: number): void {
+    const next = (this.totals.get(appId) ?? 0) + delta;
+    if (next === 0) this.totals.delete(appId);
+    else this.totals.set(appId, next);
+  }
+}

@@ -5,7 +5,10 @@ import { isConcordError } from '../../../src/core/errors.js';
 import { Rng } from '../../../src/core/rng.js';
 import {
   backoffTicks,
+  countAppliedEffects,
   DedupWindow,
+  type DeliveryRecord,
+  EffectTally,
   type DeliveryMode,
   deliveryConfig,
   giveUpHorizonTicks,
@@ -159,5 +162,24 @@ describe('reliable-delivery under random drop/duplicate/reorder/crash schedules'
     let lossyRuns = 0;
     for (const seed of seeds) if (randomRun('at-most-once', seed).lost > 0) lossyRuns += 1;
     expect(lossyRuns).toBeGreaterThan(seeds.length / 2);
+  });
+});
+
+describe('EffectTally', () => {
+  it('agrees with a full recount as logs grow and crash-truncate', () => {
+    const applied = (appId: string) => ({ type: 'applied' as const, from: 'n1', seq: 1, floorSeq: 1, appId, payload: '' });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: -3, max: 3 })), { maxLength: 60 }), (steps) => {
+        const logs: DeliveryRecord[][] = [[], [], []];
+        const tally = new EffectTally();
+        for (const [log, change] of steps) {
+          if (change >= 0) for (let index = 0; index < change; index += 1) logs[log]!.push(applied(`m${(index + log) % 4}`));
+          else logs[log]!.length = Math.max(0, logs[log]!.length + change);
+          for (const [index, records] of logs.entries()) tally.update(`n${index}`, records);
+          expect(new Map(tally.counts)).toEqual(countAppliedEffects(logs));
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });
