@@ -15,9 +15,9 @@ import type { HistoryEvent } from '../core/history.js';
  *   - `no-phantom`: every applied effect belongs to a requested message;
  *   - `unique-request`: each message id was requested once (a workload precondition).
  * - at-most-once and exactly-once, always: `at-most-once` — no message applied twice.
- * - at-least-once and exactly-once, once healed (`final`): `no-loss` — every requested message
- *   not answered `fail` was applied at least once. With `at-most-once` this is exactly what may
- *   fail, and with at-least-once a second application is allowed.
+ * - at-least-once and exactly-once, once healed (`final`): `no-loss` — every message the sender
+ *   accepted (see `DeliveryObservation.accepted`) was applied at least once. With at-most-once
+ *   this is exactly what may fail, and with at-least-once a second application is allowed.
  */
 export type DeliveryOutcome = 'pending' | 'ok' | 'fail' | 'info';
 
@@ -30,6 +30,13 @@ export interface DeliveryObservation {
   readonly requests: readonly DeliveryRequestRecord[];
   /** Durable applications per appId; absent means 0. */
   readonly applied: ReadonlyMap<string, number>;
+  /**
+   * Messages the sending side durably accepted (for reliable-delivery: a synced `sent` record).
+   * When given, `no-loss` covers accepted messages and those acknowledged `ok`: a request lost on
+   * its way to a crashed sender (its client saw `info`) was never the protocol's to deliver.
+   * When absent, `no-loss` covers every request not answered `fail`.
+   */
+  readonly accepted?: ReadonlySet<string>;
 }
 
 export type DeliveryProperty = 'ok-applied' | 'fail-not-applied' | 'no-phantom' | 'unique-request' | 'at-most-once' | 'no-loss';
@@ -64,6 +71,9 @@ export function checkDeliveryBasics(observation: DeliveryObservation): DeliveryV
   for (const [appId, applied] of observation.applied) {
     if (applied > 0 && !requested.has(appId)) violations.push({ property: 'no-phantom', appId, applied, message: `${appId} applied ${applied}× but never requested` });
   }
+  for (const appId of observation.accepted ?? []) {
+    if (!requested.has(appId)) violations.push({ property: 'no-phantom', appId, applied: observation.applied.get(appId) ?? 0, message: `${appId} accepted by a sender but never requested` });
+  }
   return violations;
 }
 
@@ -76,13 +86,15 @@ export function checkAtMostOnce(observation: DeliveryObservation): DeliveryViola
   return violations;
 }
 
-/** Once healed: every message not answered `fail` applied at least once. Before that: nothing to judge. */
+/** Once healed: every accepted message applied at least once. Before that: nothing to judge. */
 export function checkNoLoss(observation: DeliveryObservation, options: { final: boolean }): DeliveryViolation[] {
   if (!options.final) return [];
   const violations: DeliveryViolation[] = [];
+  const accepted = observation.accepted;
   for (const { appId, outcome } of observation.requests) {
     const applied = observation.applied.get(appId) ?? 0;
-    if (outcome !== 'fail' && applied < 1) {
+    const owed = outcome === 'ok' || (outcome !== 'fail' && (accepted === undefined || accepted.has(appId)));
+    if (owed && applied < 1) {
       violations.push({ property: 'no-loss', appId, applied, message: `${appId} (client saw ${outcome}) never applied after healing` });
     }
   }

@@ -43,6 +43,13 @@ describe('delivery checkers', () => {
     expect(properties(checkAtLeastOnceDelivery(lost, final))).toEqual(['no-loss:b', 'no-loss:c']);
   });
 
+  it('no-loss covers accepted messages and ok ones, not requests that never reached a sender', () => {
+    const base = observation([['a', 'info'], ['b', 'info'], ['c', 'ok'], ['d', 'pending']], [['b', 1]]);
+    const withAccepted = { ...base, accepted: new Set(['b', 'd']) };
+    expect(properties(checkExactlyOnceDelivery(withAccepted, final))).toEqual(['ok-applied:c', 'no-loss:c', 'no-loss:d']);
+    expect(properties(checkAtLeastOnceDelivery({ ...base, accepted: new Set(['x']) }, during))).toEqual(['ok-applied:c', 'no-phantom:x']);
+  });
+
   it('exactly-once: a duplicate is a violation even before healing', () => {
     const duplicated = observation([['a', 'pending']], [['a', 2]]);
     expect(properties(checkExactlyOnceDelivery(duplicated, during))).toEqual(['at-most-once:a']);

@@ -66,8 +66,10 @@ export function deliveryConfig(options: Partial<DeliveryConfig> = {}): DeliveryC
 }
 
 /**
- * Ticks until the sender gives up on a message in the worst case (no jitter counted twice):
- * the liveness bound a scenario can state. at-most-once: the ack timeout.
+ * Longest time (ticks) a sender keeps retrying one message before giving up, when its peer stays
+ * silent (no ack at all resets the backoff). at-most-once: the ack timeout. While acks from the
+ * peer for other messages keep resetting the backoff, giving up can come sooner, but never before
+ * `maxAttempts × retransmitBaseTicks`.
  */
 export function giveUpHorizonTicks(config: DeliveryConfig): number {
   if (config.mode === 'at-most-once') return config.ackTimeoutTicks;

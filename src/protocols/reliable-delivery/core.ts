@@ -16,8 +16,10 @@ interface Pending {
   readonly payload: string;
   /** The client waiting for it; null after a restart (that client was answered by the host). */
   readonly requestId: RequestId | null;
-  /** Sends so far in this incarnation. */
+  /** Sends so far in this incarnation (bounded by `maxAttempts`). */
   attempts: number;
+  /** Position on the backoff curve; reset to the start when the peer proves reachable again. */
+  backoffLevel: number;
 }
 
 /** Sender state for one destination. */
@@ -161,7 +163,7 @@ export class ReliableDeliveryCore implements ProtocolCore<DeliveryMessage, Deliv
     if (this.config.mode !== 'at-most-once') {
       this.out.persist({ type: 'sent', to: request.to, seq, appId: request.appId, payload: request.payload }, { sync: true });
     }
-    const pending: Pending = { seq, appId: request.appId, payload: request.payload, requestId, attempts: 0 };
+    const pending: Pending = { seq, appId: request.appId, payload: request.payload, requestId, attempts: 0, backoffLevel: 0 };
     link.pending.set(seq, pending);
     this.transmit(request.to, link, pending);
   }
@@ -194,17 +196,32 @@ export class ReliableDeliveryCore implements ProtocolCore<DeliveryMessage, Deliv
 
   private transmit(to: NodeId, link: SendLink, pending: Pending): void {
     pending.attempts += 1;
+    pending.backoffLevel += 1;
     this.counters.transmissions += 1;
     if (pending.attempts > 1) this.counters.retransmissions += 1;
     const message: DataMessage = { type: 'data', seq: pending.seq, floorSeq: floorOf(link), appId: pending.appId, payload: pending.payload };
     assert(message.floorSeq <= message.seq, 'a pending seq lies below the floor');
     this.out.send(to, message);
-    this.out.setTimer(timerName(to, pending.seq), this.timeoutTicks(pending.attempts));
+    this.out.setTimer(timerName(to, pending.seq), this.timeoutTicks(pending.backoffLevel));
   }
 
-  private timeoutTicks(attempts: number): number {
+  private timeoutTicks(backoffLevel: number): number {
     if (this.config.mode === 'at-most-once') return this.config.ackTimeoutTicks;
-    return backoffTicks(this.config, attempts) + this.rng.int(0, this.config.retransmitJitterTicks);
+    return backoffTicks(this.config, backoffLevel) + this.rng.int(0, this.config.retransmitJitterTicks);
+  }
+
+  /**
+   * An ack from `to` proves the link works again (e.g. a partition healed): messages to it that
+   * backed off far are retried after the base timeout instead of up to `retransmitMaxTicks`.
+   * Cost: one timer per such message, at most `maxInflightPerPeer`.
+   */
+  private resetBackoff(to: NodeId, link: SendLink): void {
+    if (this.config.mode === 'at-most-once') return;
+    for (const pending of link.pending.values()) {
+      if (pending.backoffLevel <= 1) continue;
+      pending.backoffLevel = 1;
+      this.out.setTimer(timerName(to, pending.seq), this.timeoutTicks(1));
+    }
   }
 
   private onTimer(timer: string): void {
@@ -251,6 +268,7 @@ export class ReliableDeliveryCore implements ProtocolCore<DeliveryMessage, Deliv
     if (pending.requestId !== null) {
       this.out.reply(pending.requestId, { type: 'ok', appId: pending.appId, seq, attempts: pending.attempts });
     }
+    this.resetBackoff(from, link);
   }
 
   private linkTo(to: NodeId): SendLink {
@@ -332,7 +350,7 @@ export class ReliableDeliveryCore implements ProtocolCore<DeliveryMessage, Deliv
         break;
       }
       case 'sent':
-        this.linkTo(record.to).pending.set(record.seq, { seq: record.seq, appId: record.appId, payload: record.payload, requestId: null, attempts: 0 });
+        this.linkTo(record.to).pending.set(record.seq, { seq: record.seq, appId: record.appId, payload: record.payload, requestId: null, attempts: 0, backoffLevel: 0 });
         break;
       case 'resolved':
         this.linkTo(record.to).pending.delete(record.seq);

@@ -20,45 +20,66 @@ export function countAppliedEffects(
 }
 
 /**
- * Incremental `countAppliedEffects` over logs that only grow, except when a crash truncates
- * unsynced records: cheap enough to run after every simulated event. `update` rescans a log from
- * the start when it shrank or its `epoch` (e.g. the node's incarnation, which a crash + restart
- * changes even if the log grew back in between) changed; otherwise it scans only the new records.
+ * Incremental counts over nodes' durable logs, cheap enough to run after every simulated event:
+ * `applied` (the effects, as `countAppliedEffects`) and `accepted` (messages a sender durably took
+ * responsibility for: its synced `sent` record — at-least-once and exactly-once only). Logs only
+ * grow, except that a crash truncates unsynced records; `update` rescans a log from the start when
+ * it shrank or its `epoch` (e.g. the node's incarnation, which a crash + restart changes even if the
+ * log grew back in between) changed, and otherwise scans only the new records.
  */
 export class EffectTally {
-  private readonly perLog = new Map<string, { scanned: number; epoch: number; counts: Map<string, number> }>();
-  private readonly totals = new Map<string, number>();
+  private readonly perLog = new Map<string, { scanned: number; epoch: number; applied: Map<string, number>; accepted: Map<string, number> }>();
+  private readonly appliedTotals = new Map<string, number>();
+  private readonly acceptedTotals = new Map<string, number>();
+  private changes = 0;
 
   /** Brings the tally for the log named `name` up to date with `records`. */
   update(name: string, records: readonly DeliveryRecord[], epoch = 0): void {
     let entry = this.perLog.get(name);
     if (entry === undefined) {
-      entry = { scanned: 0, epoch, counts: new Map() };
+      entry = { scanned: 0, epoch, applied: new Map(), accepted: new Map() };
       this.perLog.set(name, entry);
     }
     if (records.length < entry.scanned || epoch !== entry.epoch) {
       entry.epoch = epoch;
-      for (const [appId, count] of entry.counts) this.add(appId, -count);
-      entry.counts.clear();
+      for (const [appId, count] of entry.applied) this.add(this.appliedTotals, appId, -count);
+      for (const [appId, count] of entry.accepted) this.add(this.acceptedTotals, appId, -count);
+      entry.applied.clear();
+      entry.accepted.clear();
       entry.scanned = 0;
     }
     for (let index = entry.scanned; index < records.length; index += 1) {
       const record = records[index]!;
-      if (record.type !== 'applied') continue;
-      entry.counts.set(record.appId, (entry.counts.get(record.appId) ?? 0) + 1);
-      this.add(record.appId, 1);
+      if (record.type === 'applied') {
+        entry.applied.set(record.appId, (entry.applied.get(record.appId) ?? 0) + 1);
+        this.add(this.appliedTotals, record.appId, 1);
+      } else if (record.type === 'sent') {
+        entry.accepted.set(record.appId, (entry.accepted.get(record.appId) ?? 0) + 1);
+        this.add(this.acceptedTotals, record.appId, 1);
+      }
     }
     entry.scanned = records.length;
   }
 
   /** Applications per appId across every log (entries with 0 are removed). */
   get counts(): ReadonlyMap<string, number> {
-    return this.totals;
+    return this.appliedTotals;
   }
 
-  private add(appId: string, delta: number): void {
-    const next = (this.totals.get(appId) ?? 0) + delta;
-    if (next === 0) this.totals.delete(appId);
-    else this.totals.set(appId, next);
+  /** appIds with a `sent` record in some log. */
+  get accepted(): ReadonlySet<string> {
+    return new Set(this.acceptedTotals.keys());
+  }
+
+  /** Increases whenever a count changes (lets a per-event checker skip unchanged states). */
+  get version(): number {
+    return this.changes;
+  }
+
+  private add(totals: Map<string, number>, appId: string, delta: number): void {
+    this.changes += 1;
+    const next = (totals.get(appId) ?? 0) + delta;
+    if (next === 0) totals.delete(appId);
+    else totals.set(appId, next);
   }
 }

@@ -167,7 +167,8 @@ describe('reliable-delivery under random drop/duplicate/reorder/crash schedules'
 
 describe('EffectTally', () => {
   it('agrees with a full recount as logs grow and crash-truncate', () => {
-    const applied = (appId: string) => ({ type: 'applied' as const, from: 'n1', seq: 1, floorSeq: 1, appId, payload: '' });
+    const applied = (appId: string): DeliveryRecord =>
+      appId.endsWith('1') ? { type: 'sent', to: 'n2', seq: 1, appId, payload: '' } : { type: 'applied', from: 'n1', seq: 1, floorSeq: 1, appId, payload: '' };
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: -3, max: 3 })), { maxLength: 60 }), (steps) => {
         const logs: DeliveryRecord[][] = [[], [], []];
@@ -177,6 +178,8 @@ describe('EffectTally', () => {
           else logs[log]!.length = Math.max(0, logs[log]!.length + change);
           for (const [index, records] of logs.entries()) tally.update(`n${index}`, records);
           expect(new Map(tally.counts)).toEqual(countAppliedEffects(logs));
+          const sent = new Set(logs.flat().filter((record) => record.type === 'sent').map((record) => record.appId));
+          expect(tally.accepted).toEqual(sent);
         }
       }),
       { numRuns: 200 },
