@@ -102,6 +102,13 @@ export class ReliableDeliveryCore implements ProtocolCore<DeliveryMessage, Deliv
     return { ...this.counters };
   }
 
+  /** Unresolved outgoing messages over every link. */
+  unresolvedCount(): number {
+    let count = 0;
+    for (const link of this.links.values()) count += link.pending.size;
+    return count;
+  }
+
   /** Unresolved outgoing messages to `to`. */
   inflight(to: NodeId): number {
     return this.links.get(to)?.pending.size ?? 0;
@@ -414,7 +421,7 @@ function isWellFormed(message: DeliveryMessage): boolean {
 /** A `CoreFactory` for hosts: every node runs the same config. */
 export function reliableDeliveryFactory(
   options: Partial<DeliveryConfig> = {},
-): CoreFactory<DeliveryMessage, DeliveryRecord, DeliveryRequest, DeliveryReply> {
+): CoreFactory<DeliveryMessage, DeliveryRecord, DeliveryRequest, DeliveryReply> & ((context: CoreContext<DeliveryRecord>) => ReliableDeliveryCore) {
   const config = deliveryConfig(options);
   return (context) => new ReliableDeliveryCore(context, config);
 }
