@@ -49,7 +49,7 @@ describe('reliable-delivery scenarios', () => {
   for (const mode of modes) {
     it(`${mode}: a sweep with drawn faults finds no violation and liveness holds`, () => {
       const scenario = getScenario(scenarioName(mode));
-      for (const seed of seeds(mode === 'exactly-once' ? 50 : 25)) {
+      for (const seed of seeds(mode === 'exactly-once' ? 100 : 50)) {
         const result = scenario.run({ seed });
         expect(result.violations, `replay: npx concord sim ${scenario.name} --seed ${seed}`).toEqual([]);
         expect(result.liveness.held, `seed ${seed}`).toBe(true);

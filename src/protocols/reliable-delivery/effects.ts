@@ -31,7 +31,7 @@ export class EffectTally {
   private readonly perLog = new Map<string, { scanned: number; epoch: number; applied: Map<string, number>; accepted: Map<string, number> }>();
   private readonly appliedTotals = new Map<string, number>();
   private readonly acceptedTotals = new Map<string, number>();
-  private changes = 0;
+  private readonly changedIds = new Set<string>();
 
   /** Brings the tally for the log named `name` up to date with `records`. */
   update(name: string, records: readonly DeliveryRecord[], epoch = 0): void {
@@ -66,18 +66,24 @@ export class EffectTally {
     return this.appliedTotals;
   }
 
-  /** appIds with a `sent` record in some log. */
+  /** appIds with a `sent` record in some log (a fresh set: O(n), for final checks). */
   get accepted(): ReadonlySet<string> {
     return new Set(this.acceptedTotals.keys());
   }
 
-  /** Increases whenever a count changes (lets a per-event checker skip unchanged states). */
-  get version(): number {
-    return this.changes;
+  isAccepted(appId: string): boolean {
+    return this.acceptedTotals.has(appId);
+  }
+
+  /** appIds whose counts changed since the last call (lets a per-event checker look at just those). */
+  drainChanged(): string[] {
+    const changed = [...this.changedIds];
+    this.changedIds.clear();
+    return changed;
   }
 
   private add(totals: Map<string, number>, appId: string, delta: number): void {
-    this.changes += 1;
+    this.changedIds.add(appId);
     const next = (totals.get(appId) ?? 0) + delta;
     if (next === 0) totals.delete(appId);
     else totals.set(appId, next);

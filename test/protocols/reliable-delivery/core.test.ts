@@ -180,6 +180,8 @@ describe('EffectTally', () => {
           expect(new Map(tally.counts)).toEqual(countAppliedEffects(logs));
           const sent = new Set(logs.flat().filter((record) => record.type === 'sent').map((record) => record.appId));
           expect(tally.accepted).toEqual(sent);
+          for (const appId of tally.drainChanged()) expect(tally.isAccepted(appId)).toBe(sent.has(appId));
+          expect(tally.drainChanged()).toEqual([]);
         }
       }),
       { numRuns: 200 },
