@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ConcordError, ErrorCode } from '../core/errors.js';
 import { nodesMax } from '../sim/runner.js';
 import type { ScenarioRunOptions } from '../sim/scenario.js';
+import { topologyKinds, type TopologyKind } from '../sim/topology.js';
 import { faultNames, parseDurationMs, parseFaults, timingChoices, type TimingChoice } from '../sim/settings.js';
 
 /**
@@ -14,6 +15,7 @@ export interface RawSimOptions {
   faults?: string;
   duration?: string;
   timing?: string;
+  topology?: string;
   livenessBound?: string;
   json?: boolean;
 }
@@ -27,6 +29,7 @@ export function addSimOptions(command: Command): Command {
     .option('--faults <list>', `faults to inject: comma-separated of ${faultNames.join(',')}; or all, none (default: the scenario's)`)
     .option('--duration <time>', "virtual length of the fault phase, e.g. 500ms, 30s, 2m (default: the scenario's)")
     .option('--timing <model>', `network timing model: ${timingChoices.join(', ')} (default: the scenario's)`)
+    .option('--topology <kind>', `which links exist: ${topologyKinds.join(', ')} (default: the scenario's)`)
     .option('--liveness-bound <time>', "how long the heal phase may take to reach liveness (default: the scenario's)")
     .option('--json', 'print one JSON object instead of the human summary');
 }
@@ -54,6 +57,12 @@ export function parseSimOptions(raw: RawSimOptions): SeedlessOptions {
     }
     options.timing = raw.timing as TimingChoice;
   }
+  if (raw.topology !== undefined) {
+    if (!(topologyKinds as readonly string[]).includes(raw.topology)) {
+      throw new ConcordError(ErrorCode.InvalidArgument, `unknown --topology "${raw.topology}" (known: ${topologyKinds.join(', ')})`);
+    }
+    options.topology = raw.topology as TopologyKind;
+  }
   return options;
 }
 
@@ -65,6 +74,7 @@ export function replayCommand(scenario: string, seed: number, options: SeedlessO
   if (options.durationMs !== undefined) parts.push('--duration', `${options.durationMs}ms`);
   if (options.livenessBoundMs !== undefined) parts.push('--liveness-bound', `${options.livenessBoundMs}ms`);
   if (options.timing !== undefined) parts.push('--timing', options.timing);
+  if (options.topology !== undefined) parts.push('--topology', options.topology);
   return parts.join(' ');
 }
 

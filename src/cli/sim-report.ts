@@ -1,11 +1,29 @@
 import type { ScenarioResult } from '../sim/scenario.js';
 import { describeTimingModel } from '../sim/timing.js';
 import { totalDrops } from '../sim/stats.js';
+import { buildTopology } from '../sim/runner.js';
+import type { RunSettings } from '../sim/settings.js';
+import type { TopologyMetrics } from '../sim/topology.js';
 
 /** Human and JSON renderings of one scenario run. */
 
 const percent = (ratio: number): string => `${(ratio * 100).toFixed(1)}%`;
 const ms = (value: number): string => (value >= 1000 ? `${(value / 1000).toFixed(3)}s` : `${value.toFixed(1)}ms`);
+
+/** Largest cluster whose graph metrics are computed for the report (diameter is O(n·m)). */
+const metricsNodesMax = 200;
+
+/** Graph metrics of the run's topology (null above `metricsNodesMax` nodes). */
+export function runTopologyMetrics(settings: RunSettings): TopologyMetrics | null {
+  return settings.nodes.length > metricsNodesMax ? null : buildTopology(settings).metrics();
+}
+
+function describeTopology(settings: RunSettings): string {
+  const metrics = runTopologyMetrics(settings);
+  if (metrics === null) return `${settings.topology} (metrics skipped above ${metricsNodesMax} nodes)`;
+  const diameter = Number.isFinite(metrics.diameter) ? String(metrics.diameter) : '∞';
+  return `${settings.topology}: ${metrics.links} links, ${metrics.connected ? 'connected' : 'DISCONNECTED'}, diameter ${diameter}, clustering ${metrics.clusteringCoefficient.toFixed(3)}`;
+}
 
 /** The deterministic JSON object printed by `concord sim --json` (no wall-clock fields). */
 export function resultToJson(result: ScenarioResult, replay: string): Record<string, unknown> {
@@ -19,11 +37,17 @@ export function resultToJson(result: ScenarioResult, replay: string): Record<str
     liveness: result.liveness,
     virtualTimeMs: result.virtualTimeMs,
     clients: result.clients,
-    settings: { ...result.settings, timingDescription: describeTimingModel(result.settings.timing) },
+    settings: { ...result.settings, timingDescription: describeTimingModel(result.settings.timing), topologyMetrics: jsonMetrics(result.settings) },
     schedule: result.schedule,
     historyEvents: result.history.length,
     replay,
   };
+}
+
+function jsonMetrics(settings: RunSettings): Record<string, unknown> | null {
+  const metrics = runTopologyMetrics(settings);
+  // JSON has no Infinity: a disconnected topology's diameter is reported as null.
+  return metrics === null ? null : { ...metrics, diameter: Number.isFinite(metrics.diameter) ? metrics.diameter : null };
 }
 
 /** The settings block: seed and everything derived from it. */
@@ -34,6 +58,7 @@ export function formatSettings(result: ScenarioResult): string[] {
     `  nodes       ${s.nodes.length} (${s.nodes[0]}…${s.nodes.at(-1)}), at most ${s.maxFaultyNodes} faulty at once`,
     `  faults      ${s.faults.length === 0 ? 'none' : s.faults.join(', ')}`,
     `  timing      ${describeTimingModel(s.timing)}; heal phase Δ=${ms(s.healTiming.kind === 'asynchronous' ? 0 : s.healTiming.deltaUs / 1000)}`,
+    `  topology    ${describeTopology(s)}`,
     `  links       loss ${percent(s.lossRatio)}, duplication ${percent(s.duplicateRatio)}, reordering ${percent(s.reorderRatio)}, bad links ${percent(s.badLinkShare)}`,
     `  disk        fsync ${ms(s.fsyncLatencyUs / 1000)}, a crash ${s.crashKeepsUnsyncedPrefix ? 'may keep a prefix of' : 'loses all'} unsynced writes`,
     `  ticks       ${s.tickIntervalMs}ms${Object.keys(s.clockDrift).length > 0 ? `, drift ${Object.entries(s.clockDrift).map(([node, ratio]) => `${node} ${ratio >= 0 ? '+' : ''}${percent(ratio)}`).join(' ')}` : ''}`,

@@ -16,7 +16,8 @@ import { assert } from '../core/errors.js';
  * Use: `const slot = queue.pop()`, read `queue.time[slot]`, `queue.kind[slot]` … then
  * `queue.release(slot)` **before** pushing new events (a released slot is reused by the next push).
  *
- * Bound: the queue grows by doubling up to `capacityMax` pending events; a push beyond it throws
+ * Bound: the queue grows by doubling up to `capacityMax` pending events (default 8 Mi, ~400 MB);
+ * a push beyond it throws
  * (a simulation that floods its queue is a bug in the scenario, not something to hide).
  */
 export class EventQueue {
@@ -39,7 +40,7 @@ export class EventQueue {
 
   constructor(
     initialCapacity = 1024,
-    readonly capacityMax = 1 << 26,
+    readonly capacityMax = 1 << 23,
   ) {
     assert(initialCapacity >= 1 && initialCapacity <= capacityMax, 'event queue capacity out of range');
     this.capacity = initialCapacity;

@@ -78,10 +78,15 @@ export class Network {
     return this.topology;
   }
 
-  /** Replaces the timing model (e.g. to force synchrony in a heal phase). */
+  /**
+   * Replaces the timing model (e.g. synchrony for a heal phase). The links' FIFO history is
+   * forgotten, so messages sent from now on obey the new model's bound even if older messages
+   * (say, heavy-tailed asynchronous ones) are still in flight — they may overtake those.
+   */
   setTimingModel(model: TimingModel): void {
     validateTimingModel(model);
     this.model = model;
+    this.lastDeliveryUs.fill(0);
   }
 
   /** Sets the faults of the directed link from→to. */

@@ -20,6 +20,7 @@ import {
 } from './scenario.js';
 import { deriveSettings, timingChoices, type RunSettings } from './settings.js';
 import { Simulation } from './simulation.js';
+import { Topology, topologyKinds } from './topology.js';
 
 /** Most violations collected when not stopping at the first (the rest are dropped). */
 const violationsMax = 100;
@@ -61,6 +62,8 @@ export function resolveSettings(name: string, defaults: ScenarioDefaults, option
   if (!Number.isInteger(livenessBoundMs) || livenessBoundMs < 1) invalid(`liveness bound must be at least 1 ms, got ${livenessBoundMs}`);
   const timing = options.timing ?? defaults.timing;
   if (!timingChoices.includes(timing)) invalid(`unknown timing model "${timing}" (known: ${timingChoices.join(', ')})`);
+  const topology = options.topology ?? defaults.topology;
+  if (!topologyKinds.includes(topology)) invalid(`unknown topology "${topology}" (known: ${topologyKinds.join(', ')})`);
   const faults = options.faults ?? defaults.faults;
   const maxByzantineNodes = defaults.maxByzantineNodes(nodeCount);
   if (faults.includes('byzantine') && maxByzantineNodes < 1) {
@@ -74,9 +77,13 @@ export function resolveSettings(name: string, defaults: ScenarioDefaults, option
     durationMs,
     livenessBoundMs,
     timing,
+    topology,
     tickIntervalMs: defaults.tickIntervalMs,
+    lossRatioMin: defaults.lossRatioMin,
     lossRatioMax: defaults.lossRatioMax,
+    duplicateRatioMin: defaults.duplicateRatioMin,
     duplicateRatioMax: defaults.duplicateRatioMax,
+    reorderRatioMax: defaults.reorderRatioMax,
     maxFaultyNodes: defaults.maxFaultyNodes(nodeCount),
     maxByzantineNodes,
   };
@@ -147,6 +154,7 @@ function createSimulation<C extends ProtocolCore<M, P, Req, Rep>, M, P, Req, Rep
     nodes: settings.nodes,
     factory: parts.factory,
     timing: settings.timing,
+    topology: buildTopology(settings),
     tickIntervalMs: settings.tickIntervalMs,
     fsyncLatencyUs: settings.fsyncLatencyUs,
     crashKeepsUnsyncedPrefix: settings.crashKeepsUnsyncedPrefix,
@@ -155,6 +163,11 @@ function createSimulation<C extends ProtocolCore<M, P, Req, Rep>, M, P, Req, Rep
     ...(parts.hashRequest !== undefined ? { hashRequest: parts.hashRequest } : {}),
     ...(parts.hashReply !== undefined ? { hashReply: parts.hashReply } : {}),
   });
+}
+
+/** The run's link set (a `random` topology is drawn from the seed's `topology` sub-generator). */
+export function buildTopology(settings: RunSettings): Topology {
+  return Topology.build(settings.topology, settings.nodes, Rng.fromSeed(settings.seed).split('topology'));
 }
 
 /** Static faults of the run: link faults (base + bad links), clock drift, Byzantine nodes. */
@@ -269,6 +282,7 @@ class RunState<C, P> {
       status: (id: NodeId) => sim.status(id),
       incarnation: (id: NodeId) => sim.incarnation(id),
       isByzantine: (id: NodeId) => sim.isByzantine(id),
+      linked: (a: NodeId, b: NodeId) => sim.network.links.linked(sim.nodeIndex(a), sim.nodeIndex(b)),
       honestNodes: () => sim.nodeIds.filter((id) => !sim.isByzantine(id)),
       history: () => driver?.history() ?? [],
     };

@@ -9,6 +9,7 @@ import type { WorkloadSpec } from './clients.js';
 import type { FaultName, RunSettings, TimingChoice } from './settings.js';
 import type { NodeStatus, Simulation, TraceRecord } from './simulation.js';
 import type { SimStats } from './stats.js';
+import type { TopologyKind } from './topology.js';
 
 /**
  * Scenarios: a named, seeded simulation of one protocol under faults, with checkers. The CLI
@@ -57,6 +58,8 @@ export interface SimView<C, P> {
   status(id: NodeId): NodeStatus;
   incarnation(id: NodeId): number;
   isByzantine(id: NodeId): boolean;
+  /** True when the topology has a link between `a` and `b` (partitions aside). */
+  linked(a: NodeId, b: NodeId): boolean;
   /** Nodes without a Byzantine adversary. */
   honestNodes(): readonly NodeId[];
   /** The client history so far. */
@@ -104,9 +107,15 @@ export interface ScenarioDefaults {
   /** Heal-phase liveness bound (virtual ms). */
   readonly livenessBoundMs: number;
   readonly timing: TimingChoice;
+  /** Which links exist (default full mesh). */
+  readonly topology: TopologyKind;
   readonly tickIntervalMs: number;
+  /** Each seed draws its link-fault ratios uniformly from these ranges (set min = max to pin one). */
+  readonly lossRatioMin: number;
   readonly lossRatioMax: number;
+  readonly duplicateRatioMin: number;
   readonly duplicateRatioMax: number;
+  readonly reorderRatioMax: number;
   /** Most nodes faulty at once (default: a minority, ⌊(n-1)/2⌋, at least 1). */
   readonly maxFaultyNodes: (nodes: number) => number;
   /** Most Byzantine nodes; 0 means the scenario does not tolerate Byzantine faults. */
@@ -119,9 +128,13 @@ export const baseDefaults: ScenarioDefaults = {
   durationMs: 10_000,
   livenessBoundMs: 10_000,
   timing: 'random',
+  topology: 'full',
   tickIntervalMs: 10,
+  lossRatioMin: 0,
   lossRatioMax: 0.3,
+  duplicateRatioMin: 0,
   duplicateRatioMax: 0.1,
+  reorderRatioMax: 0.5,
   maxFaultyNodes: (nodes) => Math.max(1, Math.floor((nodes - 1) / 2)),
   maxByzantineNodes: () => 0,
 };
@@ -134,6 +147,7 @@ export interface ScenarioRunOptions {
   readonly durationMs?: number;
   readonly livenessBoundMs?: number;
   readonly timing?: TimingChoice;
+  readonly topology?: TopologyKind;
   /** Stop at the first violation (default true); otherwise collect up to 100. */
   readonly stopOnViolation?: boolean;
   readonly tracer?: (record: TraceRecord) => void;

@@ -3,6 +3,7 @@ import { nodeIds, type NodeId } from '../core/ids.js';
 import type { Rng } from '../core/rng.js';
 import { byzantineModes, type ByzantineMode } from './adversary.js';
 import { timingModelKinds, type TimingModel, type TimingModelKind } from './timing.js';
+import type { TopologyKind } from './topology.js';
 
 /**
  * Fault settings of one run, derived from the seed (swarm testing: every seed draws its own fault
@@ -42,6 +43,8 @@ export interface RunSettings {
   /** The heal phase's liveness bound (virtual ms). */
   readonly livenessBoundMs: number;
   readonly timing: TimingModel;
+  /** Which links exist (`random` is drawn from the seed's `topology` sub-generator). */
+  readonly topology: TopologyKind;
   /** The synchronous model the network switches to when healing (Δ of this run). */
   readonly healTiming: TimingModel;
   readonly tickIntervalMs: number;
@@ -70,10 +73,14 @@ export interface SettingsInput {
   readonly durationMs: number;
   readonly livenessBoundMs: number;
   readonly timing: TimingChoice;
+  readonly topology: TopologyKind;
   readonly tickIntervalMs: number;
-  /** Caps for the drawn intensities. */
+  /** Ranges of the drawn link-fault intensities (when the fault is enabled). */
+  readonly lossRatioMin: number;
   readonly lossRatioMax: number;
+  readonly duplicateRatioMin: number;
   readonly duplicateRatioMax: number;
+  readonly reorderRatioMax: number;
   readonly maxFaultyNodes: number;
   readonly maxByzantineNodes: number;
 }
@@ -105,13 +112,14 @@ export function deriveSettings(input: SettingsInput, rng: Rng): RunSettings {
     durationMs: input.durationMs,
     livenessBoundMs: input.livenessBoundMs,
     timing,
+    topology: input.topology,
     healTiming: { kind: 'synchronous', delayUsMin, deltaUs },
     tickIntervalMs: input.tickIntervalMs,
     fsyncLatencyUs: rng.int(50, 2000),
     crashKeepsUnsyncedPrefix: rng.chance(0.5),
-    lossRatio: enabled('loss') ? round6(rng.next() * input.lossRatioMax) : 0,
-    duplicateRatio: enabled('dup') ? round6(rng.next() * input.duplicateRatioMax) : 0,
-    reorderRatio: enabled('reorder') ? round6(rng.next() * 0.5) : 0,
+    lossRatio: enabled('loss') ? drawRatio(rng, input.lossRatioMin, input.lossRatioMax) : 0,
+    duplicateRatio: enabled('dup') ? drawRatio(rng, input.duplicateRatioMin, input.duplicateRatioMax) : 0,
+    reorderRatio: enabled('reorder') ? drawRatio(rng, 0, input.reorderRatioMax) : 0,
     badLinkShare: enabled('loss') || enabled('dup') ? round6(rng.next() * 0.3) : 0,
     clockDrift,
     byzantine,
@@ -136,6 +144,12 @@ function drawTiming(kind: TimingModelKind, rng: Rng, base: { delayUsMin: number;
         alpha: round6(1.1 + rng.next() * 1.4),
       };
   }
+}
+
+/** A ratio uniform in [min, max] (a fixed value when min = max). */
+function drawRatio(rng: Rng, min: number, max: number): number {
+  if (!(min >= 0 && max <= 1 && min <= max)) throw new ConcordError(ErrorCode.InvalidConfig, `bad ratio range [${min}, ${max}]`);
+  return round6(min + rng.next() * (max - min));
 }
 
 function round6(value: number): number {

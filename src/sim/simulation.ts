@@ -72,7 +72,7 @@ export interface SimulationOptions<C extends ProtocolCore<M, P, Req, Rep>, M, P,
 /** One processed event, as shown to a tracer (only built when a tracer is installed). */
 export interface TraceRecord {
   readonly timeUs: number;
-  readonly kind: 'message' | 'tick' | 'timer' | 'request' | 'persisted' | 'sync-done' | 'control' | 'reply' | 'drop';
+  readonly kind: 'message' | 'tick' | 'timer' | 'request' | 'persisted' | 'sync-done' | 'control' | 'reply' | 'drop' | 'send' | 'fault';
   readonly node: NodeId | null;
   readonly from?: NodeId;
   readonly sentUs?: number;
@@ -390,6 +390,7 @@ export class Simulation<C extends ProtocolCore<M, P, Req, Rep>, M, P, Req, Rep> 
     if (kind === Kind.Callback) {
       this.trace.add(time);
       this.trace.add(Kind.Callback);
+      if (this.tracer !== null) this.tracer({ timeUs: time, kind: 'control', node: null });
       (payload as () => void)();
     } else if (kind === Kind.Reply) {
       this.deliverReply(nodeIndex, aux2, payload as Rep);
@@ -563,6 +564,7 @@ export class Simulation<C extends ProtocolCore<M, P, Req, Rep>, M, P, Req, Rep> 
     this.trace.add(this.nowUs);
     this.trace.add((5 << 24) | node.index);
     this.trace.add(node.incarnation);
+    if (this.tracer !== null) this.tracer({ timeUs: this.nowUs, kind: 'fault', node: node.id, detail: { event: 'start', incarnation: node.incarnation } });
     if (core.tickDriven) {
       // A random phase so that nodes' ticks do not fall in lockstep.
       const phase = 1 + node.hostRng.int(0, node.tickPeriodUs - 1);
@@ -641,6 +643,7 @@ export class Simulation<C extends ProtocolCore<M, P, Req, Rep>, M, P, Req, Rep> 
     stats.sent += 1;
     if (node.sendOmissionRatio > 0 && this.faultRng.next() < node.sendOmissionRatio) {
       stats.drops.sendOmission += 1;
+      if (this.tracer !== null) this.traceSend(node, to, message, departUs, 'send-omission');
       return;
     }
     const network = this.network;
@@ -649,6 +652,7 @@ export class Simulation<C extends ProtocolCore<M, P, Req, Rep>, M, P, Req, Rep> 
       if (deliveryUs === -DropReason.Loss) stats.drops.loss += 1;
       else if (deliveryUs === -DropReason.Partition) stats.drops.partition += 1;
       else stats.drops.noLink += 1;
+      if (this.tracer !== null) this.traceSend(node, to, message, departUs, dropReasonNames[-deliveryUs]!);
       return;
     }
     this.queue.push(deliveryUs, Kind.Message, toIndex, node.index, departUs, message);
@@ -657,6 +661,11 @@ export class Simulation<C extends ProtocolCore<M, P, Req, Rep>, M, P, Req, Rep> 
       stats.duplicates += 1;
       this.queue.push(duplicateUs, Kind.Message, toIndex, node.index, departUs, message);
     }
+    if (this.tracer !== null) this.traceSend(node, to, message, departUs, { deliveryUs, duplicateUs: duplicateUs >= 0 ? duplicateUs : null });
+  }
+
+  private traceSend(node: SimNode<C, P>, to: NodeId, message: M, departUs: number, outcome: unknown): void {
+    this.tracer!({ timeUs: this.nowUs, kind: 'send', node: to, from: node.id, sentUs: departUs, detail: { message, outcome } });
   }
 
   private sendByzantine(node: SimNode<C, P>, envelope: Envelope<M>, departUs: number): void {
@@ -679,11 +688,20 @@ export class Simulation<C extends ProtocolCore<M, P, Req, Rep>, M, P, Req, Rep> 
     this.trace.add((code << 24) | nodeIndex);
     this.trace.add(a);
     this.trace.add(b);
-    if (this.tracer !== null && (code === 11 || code === 12 || code === 13)) {
-      this.tracer({ timeUs: this.nowUs, kind: 'drop', node: this.nodeIds[nodeIndex]!, from: this.nodeIds[a]!, detail: dropCodes[code] });
-    }
+    if (this.tracer === null) return;
+    const node = this.nodeIds[nodeIndex]!;
+    if (code >= 11) this.tracer({ timeUs: this.nowUs, kind: 'drop', node, from: this.nodeIds[a]!, detail: hostEventNames[code] });
+    else this.tracer({ timeUs: this.nowUs, kind: 'fault', node, detail: { event: hostEventNames[code], count: a } });
   }
 }
 
+const dropReasonNames: Record<number, string> = { [DropReason.NoLink]: 'no-link', [DropReason.Partition]: 'partition', [DropReason.Loss]: 'loss' };
 const tickInput: Input<never, never> = Object.freeze({ type: 'tick' });
-const dropCodes: Record<number, string> = { 11: 'node-down', 12: 'receive-omission', 13: 'partition' };
+const hostEventNames: Record<number, string> = {
+  8: 'crash',
+  9: 'pause',
+  10: 'resume',
+  11: 'node-down',
+  12: 'receive-omission',
+  13: 'partition',
+};

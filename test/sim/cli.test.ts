@@ -29,15 +29,19 @@ describe('concord sim', () => {
 
   it('prints the seed, the derived settings and the replay command; writes the history as JSON lines', () => {
     const historyFile = join(scratch, 'history.jsonl');
-    const result = concord('sim', 'ping', '--seed', '3', '--nodes', '4', '--faults', 'crash,loss', '--duration', '2s', '--history', historyFile);
+    const traceFile = join(scratch, 'trace.jsonl');
+    const result = concord('sim', 'ping', '--seed', '3', '--nodes', '4', '--faults', 'crash,loss', '--duration', '2s', '--history', historyFile, '--trace', traceFile);
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('concord sim ping — seed 3');
     expect(result.stdout).toMatch(/timing {6}\S/);
     expect(result.stdout).toContain('faults      crash, loss');
+    expect(result.stdout).toContain('topology    full: 6 links, connected, diameter 1, clustering 1.000');
     expect(result.stdout).toContain('replay: npx concord sim ping --seed 3 --nodes 4 --faults crash,loss --duration 2000ms');
     const lines = readFileSync(historyFile, 'utf8').trim().split('\n');
     expect(lines.length).toBeGreaterThan(2);
     expect(JSON.parse(lines[0]!)).toMatchObject({ type: 'invoke', f: 'ping' });
+    const trace = readFileSync(traceFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { kind: string });
+    for (const kind of ['fault', 'send', 'message', 'timer', 'request', 'reply', 'sync-done']) expect(trace.some((record) => record.kind === kind), kind).toBe(true);
   });
 
   it('exits 1 on a violation and 2 on bad options, with a clear message', () => {
@@ -49,6 +53,8 @@ describe('concord sim', () => {
       ['sim', 'ping', '--faults', 'crash,meteor'],
       ['sim', 'ping', '--duration', 'forever'],
       ['sim', 'ping', '--no-such-option'],
+      ['sim', 'ping', '--topology', 'hypercube'],
+      ['sweep', 'ping', '--seeds', '0'],
     ]) {
       const result = concord(...args);
       expect(result.status, args.join(' ')).toBe(2);

@@ -13,9 +13,13 @@ function settingsFor(seed: number, overrides: Partial<Parameters<typeof deriveSe
       durationMs: 10_000,
       livenessBoundMs: 5000,
       timing: 'random',
+      topology: 'full',
       tickIntervalMs: 10,
+      lossRatioMin: 0,
       lossRatioMax: 0.3,
+      duplicateRatioMin: 0,
       duplicateRatioMax: 0.1,
+      reorderRatioMax: 0.5,
       maxFaultyNodes: 3,
       maxByzantineNodes: 2,
       ...overrides,
@@ -78,6 +82,15 @@ describe('nemesis', () => {
       expect(faulty.size).toBe(0);
       expect(partitioned).toBe(false);
     }
+  });
+
+  it('a scenario can pin link-fault ratios (min = max) or let each seed draw them in range', () => {
+    const pinned = settingsFor(3, { lossRatioMin: 0.3, lossRatioMax: 0.3, duplicateRatioMin: 0.1, duplicateRatioMax: 0.1 });
+    expect([pinned.lossRatio, pinned.duplicateRatio]).toEqual([0.3, 0.1]);
+    const drawn = Array.from({ length: 50 }, (_, seed) => settingsFor(seed, { lossRatioMin: 0.1, lossRatioMax: 0.2 }).lossRatio);
+    expect(Math.min(...drawn)).toBeGreaterThanOrEqual(0.1);
+    expect(Math.max(...drawn)).toBeLessThanOrEqual(0.2);
+    expect(new Set(drawn).size).toBeGreaterThan(40);
   });
 
   it('draws only the enabled faults', () => {

@@ -29,6 +29,21 @@ describe('scenario ping', () => {
     }
   });
 
+  it('regression: a one-node cluster (no peer to ping) runs clean — seed 100 used to throw', () => {
+    for (const seed of [99, 100]) {
+      const result = ping.run({ seed, nodes: 1, faults: ['crash', 'partition', 'loss', 'dup', 'reorder', 'drift', 'pause', 'omission', 'slow', 'byzantine'] });
+      expect(result.violations).toEqual([]);
+    }
+  });
+
+  it('runs on a sparse topology: non-links drop as no-link, liveness covers linked pairs only', () => {
+    const result = ping.run({ seed: 4, nodes: 6, topology: 'ring' });
+    expect(result.violations).toEqual([]);
+    expect(result.settings.topology).toBe('ring');
+    expect(result.stats.drops.noLink).toBeGreaterThan(0);
+    expect(result.liveness.held).toBe(true);
+  });
+
   it('records a well-formed history with virtual times in nanoseconds', () => {
     const { history } = ping.run({ seed: 3, durationMs: 3000 });
     let previous = 0;
@@ -59,6 +74,7 @@ describe('scenario ping', () => {
     invalid(() => ping.run({ seed: 1, nodes: 0 }));
     invalid(() => ping.run({ seed: 1, durationMs: 0 }));
     invalid(() => ping.run({ seed: 1, timing: 'bogus' as never }));
+    invalid(() => ping.run({ seed: 1, topology: 'hypercube' as never }));
     invalid(() => getScenario('no-such-scenario'));
   });
 });

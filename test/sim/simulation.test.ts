@@ -246,4 +246,29 @@ describe('determinism', () => {
     expect(run(7)).toBe(run(7));
     expect(run(7)).not.toBe(run(8));
   });
+
+  it('the trace hash changes when only message content changes (same timing, same seed)', () => {
+    const hash = (offset: number): string => {
+      const sim = new Simulation<FloodCore, FloodMessage, never, never, never>({
+        seed: 3,
+        nodes: nodeIds(3),
+        factory: (context) => {
+          const core = new FloodCore(context);
+          const step = core.step.bind(core);
+          core.step = (input) => {
+            const output = step(input);
+            return { ...output, messages: output.messages.map((envelope) => ({ ...envelope, message: { type: 'flood', seq: envelope.message.seq + offset } })) };
+          };
+          return core;
+        },
+        timing: sync,
+        tickIntervalMs: 1,
+      });
+      sim.startAll();
+      sim.run(10_000);
+      return sim.traceHash();
+    };
+    expect(hash(0)).toBe(hash(0));
+    expect(hash(1)).not.toBe(hash(0));
+  });
 });

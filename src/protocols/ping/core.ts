@@ -59,9 +59,17 @@ export class PingCore implements ProtocolCore<PingMessage, PingRecord, PingReque
   /** Echoes that matched nothing: duplicates, stale epochs, forgotten or altered pings. */
   echoesUnexpected = 0;
   private readonly peers: readonly NodeId[];
-  private readonly outstanding = new Map<number, NodeId>();
+  /**
+   * Unanswered pings in a ring indexed by `seq % outstandingMax` (sequence numbers only grow, so
+   * a new ping overwrites — forgets — the oldest one in its slot): the seq (0 = empty) and the
+   * pinged peer's index. No map on the hot path.
+   */
+  private readonly outstandingSeq: Float64Array;
+  private readonly outstandingPeer: Int32Array;
+  private outstandingSize = 0;
   private readonly clientPings = new Map<number, RequestId>();
-  private readonly acceptedFrom = new Map<NodeId, number>();
+  private readonly acceptedFrom: Int32Array;
+  private readonly peerIndex = new Map<NodeId, number>();
   private nextSeq = 1;
   private nextPeer = 0;
 
@@ -75,17 +83,21 @@ export class PingCore implements ProtocolCore<PingMessage, PingRecord, PingReque
     let previous = 0;
     for (const record of context.recovered) previous = Math.max(previous, record.epoch);
     this.epoch = previous + 1;
-    for (const peer of this.peers) this.acceptedFrom.set(peer, 0);
+    this.peers.forEach((peer, index) => this.peerIndex.set(peer, index));
+    this.acceptedFrom = new Int32Array(this.peers.length);
+    this.outstandingSeq = new Float64Array(config.outstandingMax);
+    this.outstandingPeer = new Int32Array(config.outstandingMax);
   }
 
   /** Unanswered pings currently remembered. */
   get outstandingCount(): number {
-    return this.outstanding.size;
+    return this.outstandingSize;
   }
 
   /** Echoes accepted from `peer` by this incarnation. */
   echoesFrom(peer: NodeId): number {
-    return this.acceptedFrom.get(peer) ?? 0;
+    const index = this.peerIndex.get(peer);
+    return index === undefined ? 0 : this.acceptedFrom[index]!;
   }
 
   start(): Output<PingMessage, PingRecord, PingReply> {
@@ -123,13 +135,16 @@ export class PingCore implements ProtocolCore<PingMessage, PingRecord, PingReque
   }
 
   private onEcho(from: NodeId, message: PingMessage): Output<PingMessage, PingRecord, PingReply> {
-    if (message.epoch !== this.epoch || this.outstanding.get(message.seq) !== from) {
+    const slot = message.seq % this.config.outstandingMax;
+    const peer = this.outstandingPeer[slot]!;
+    if (message.epoch !== this.epoch || this.outstandingSeq[slot] !== message.seq || this.peers[peer] !== from) {
       this.echoesUnexpected += 1;
       return noOutput();
     }
-    this.outstanding.delete(message.seq);
+    this.outstandingSeq[slot] = 0;
+    this.outstandingSize -= 1;
     this.echoesAccepted += 1;
-    this.acceptedFrom.set(from, (this.acceptedFrom.get(from) ?? 0) + 1);
+    this.acceptedFrom[peer] += 1;
     const requestId = this.clientPings.get(message.seq);
     if (requestId === undefined) return noOutput();
     this.clientPings.delete(message.seq);
@@ -142,29 +157,33 @@ export class PingCore implements ProtocolCore<PingMessage, PingRecord, PingReque
     const count = this.config.fanout === null ? this.peers.length : Math.min(this.config.fanout, this.peers.length);
     const messages: Envelope<PingMessage>[] = new Array(count);
     for (let index = 0; index < count; index += 1) {
-      const peer = this.peers[this.nextPeer]!;
-      this.nextPeer = this.nextPeer + 1 === this.peers.length ? 0 : this.nextPeer + 1;
-      messages[index] = { from: this.id, to: peer, message: this.newPing(peer) };
+      const peer = this.nextPeer;
+      this.nextPeer = peer + 1 === this.peers.length ? 0 : peer + 1;
+      messages[index] = { from: this.id, to: this.peers[peer]!, message: this.newPing(peer) };
     }
     const timers: TimerRequest[] = [{ timer: pingTimer, afterTicks: this.config.pingIntervalTicks }];
     return { persist: none, sync: false, messages, replies: none, timers };
   }
 
   private onRequest(requestId: RequestId, request: PingRequest): Output<PingMessage, PingRecord, PingReply> {
-    if (!this.peers.includes(request.to)) {
+    const peer = this.peerIndex.get(request.to);
+    if (peer === undefined) {
       return { persist: none, sync: false, messages: none, replies: [{ requestId, reply: { type: 'rejected', reason: 'unknown-peer' } }], timers: none };
     }
-    const message = this.newPing(request.to);
+    const message = this.newPing(peer);
     this.clientPings.set(message.seq, requestId);
     if (this.clientPings.size > this.config.outstandingMax) this.clientPings.delete(this.clientPings.keys().next().value!);
     return { persist: none, sync: false, messages: [{ from: this.id, to: request.to, message }], replies: none, timers: none };
   }
 
-  private newPing(peer: NodeId): PingMessage {
+  private newPing(peer: number): PingMessage {
     const seq = this.nextSeq++;
-    this.outstanding.set(seq, peer);
-    // Bounded: forget the oldest unanswered ping when full (its echo will count as unexpected).
-    if (this.outstanding.size > this.config.outstandingMax) this.outstanding.delete(this.outstanding.keys().next().value!);
+    const slot = seq % this.config.outstandingMax;
+    // Bounded: a ping still unanswered in this slot is forgotten (its echo will count as unexpected).
+    if (this.outstandingSeq[slot] === 0) this.outstandingSize += 1;
+    this.outstandingSeq[slot] = seq;
+    this.outstandingPeer[slot] = peer;
+    assert(this.outstandingSize <= this.config.outstandingMax, 'outstanding pings exceed their bound');
     this.pingsSent += 1;
     return { type: 'ping', epoch: this.epoch, seq };
   }
