@@ -4,6 +4,7 @@ import { type CoreContext, type CoreFactory, type Input, type Output, OutputBuil
 import type { Rng } from '../../core/rng.js';
 import { backoffTicks, type DeliveryConfig, deliveryConfig } from './config.js';
 import { DedupWindow } from './dedup.js';
+import { validateDeliveryMessage } from './validate.js';
 import type { DeliveryMessage, DeliveryRecord, DeliveryReply, DeliveryRequest } from './types.js';
 
 type DataMessage = Extract<DeliveryMessage, { type: 'data' }>;
@@ -290,7 +291,7 @@ export class ReliableDeliveryCore implements ProtocolCore<DeliveryMessage, Deliv
   // ---- receiver -----------------------------------------------------------------------------
 
   private onMessage(from: NodeId, message: DeliveryMessage): void {
-    if (!this.peers.has(from) || !isWellFormed(message)) {
+    if (!this.peers.has(from) || validateDeliveryMessage(message) !== null) {
       this.counters.malformedDropped += 1;
       return;
     }
@@ -393,29 +394,6 @@ function parseTimerName(timer: string): { to: NodeId; seq: number } | null {
   const seq = Number(rest.slice(slash + 1));
   if (slash <= 0 || !Number.isSafeInteger(seq)) return null;
   return { to: rest.slice(0, slash), seq };
-}
-
-function isPositiveInteger(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
-}
-
-/** Peers are authenticated, not trusted to be bug-free: a malformed message is dropped, never applied. */
-function isWellFormed(message: DeliveryMessage): boolean {
-  if (message === null || typeof message !== 'object') return false;
-  switch (message.type) {
-    case 'data':
-      return (
-        isPositiveInteger(message.seq) &&
-        isPositiveInteger(message.floorSeq) &&
-        message.floorSeq <= message.seq &&
-        typeof message.appId === 'string' &&
-        typeof message.payload === 'string'
-      );
-    case 'ack':
-      return isPositiveInteger(message.seq);
-    default:
-      return false;
-  }
 }
 
 /** A `CoreFactory` for hosts: every node runs the same config. */
