@@ -27,6 +27,8 @@ interface Pending {
 interface SendLink {
   /** Highest seq reserved by a durable `reserve` record; seqs are never reused across restarts. */
   reservedThroughSeq: number;
+  /** Highest seq with a `sent` record (durable modes), 0 if none. */
+  highestSentSeq: number;
   nextSeq: number;
   /** Unresolved messages by seq. Invariant: every key is in [floorSeq, nextSeq) and nextSeq − floorSeq ≤ maxInflightPerPeer. */
   readonly pending: Map<number, Pending>;
@@ -90,8 +92,11 @@ export class ReliableDeliveryCore implements ProtocolCore<DeliveryMessage, Deliv
     this.out = new OutputBuilder(context.id);
     for (const record of context.recovered) this.recover(record);
     for (const link of this.links.values()) {
-      link.nextSeq = link.reservedThroughSeq + 1;
-      for (const seq of link.pending.keys()) assert(seq <= link.reservedThroughSeq, `recovered seq ${seq} was never reserved`);
+      // Durable modes record every seq before it leaves, so they resume right after the last one
+      // (a jump to the end of the reserved block would open a hole that blocks the seq window
+      // until older messages resolve); at-most-once records none, so it skips the whole block.
+      link.nextSeq = this.config.mode === 'at-most-once' ? link.reservedThroughSeq + 1 : link.highestSentSeq + 1;
+      assert(link.highestSentSeq <= link.reservedThroughSeq, 'a recovered seq was never reserved');
     }
   }
 
@@ -282,7 +287,7 @@ export class ReliableDeliveryCore implements ProtocolCore<DeliveryMessage, Deliv
   private linkTo(to: NodeId): SendLink {
     let link = this.links.get(to);
     if (link === undefined) {
-      link = { reservedThroughSeq: 0, nextSeq: 1, pending: new Map() };
+      link = { reservedThroughSeq: 0, highestSentSeq: 0, nextSeq: 1, pending: new Map() };
       this.links.set(to, link);
     }
     return link;
@@ -357,9 +362,12 @@ export class ReliableDeliveryCore implements ProtocolCore<DeliveryMessage, Deliv
         link.reservedThroughSeq = Math.max(link.reservedThroughSeq, record.throughSeq);
         break;
       }
-      case 'sent':
-        this.linkTo(record.to).pending.set(record.seq, { seq: record.seq, appId: record.appId, payload: record.payload, requestId: null, attempts: 0, backoffLevel: 0 });
+      case 'sent': {
+        const link = this.linkTo(record.to);
+        link.highestSentSeq = Math.max(link.highestSentSeq, record.seq);
+        link.pending.set(record.seq, { seq: record.seq, appId: record.appId, payload: record.payload, requestId: null, attempts: 0, backoffLevel: 0 });
         break;
+      }
       case 'resolved':
         this.linkTo(record.to).pending.delete(record.seq);
         break;
