@@ -1,5 +1,6 @@
 import { registerScenario } from '../sim/scenario.js';
 import { pingCanaryScenario, pingScenario } from './ping.js';
+import { reliableDeliveryScenarios } from './reliable-delivery.js';
 
 /**
  * The built-in scenarios, registered on import (the CLI and the sweep workers import this file).
@@ -8,5 +9,6 @@ import { pingCanaryScenario, pingScenario } from './ping.js';
  */
 registerScenario(pingScenario);
 registerScenario(pingCanaryScenario);
+for (const scenario of reliableDeliveryScenarios) registerScenario(scenario);
 
 export { getScenario, listScenarios } from '../sim/scenario.js';
