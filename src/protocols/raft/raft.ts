@@ -129,6 +129,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
   private vote: NodeId | null = null;
   private commit = 0;
   private persistedCommit = 0;
+  private hardStateDirty = false;
   private snapshot: { meta: SnapshotMeta; data: Uint8Array } | null = null;
 
   // Applied state (rebuilt from the snapshot and the log).
@@ -198,6 +199,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
 
   start(): Output<RaftMessage<Cmd<A>>, RaftRecord<Cmd<A>>, RaftReply<A>> {
     if (this.bootstrapVoters !== null && this.raftLog.lastIndex() === 0) this.bootstrap(this.bootstrapVoters);
+    this.flushHardState();
     return this.out.take();
   }
 
@@ -308,9 +310,9 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     assert(voters.includes(this.id), 'a bootstrapping node must be one of the founding voters');
     const entry: LogEntry<Cmd<A>> = { index: 1, term: 1, sizeBytes: 0, payload: { type: 'bootstrap', voters: [...voters].sort() } };
     this.term = 1;
+    this.markHardStateDirty();
     this.appendToLog([entry], true);
     this.commit = 1;
-    this.persistHardState(true);
     this.applyCommitted();
   }
 
@@ -424,7 +426,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     if (granted) {
       this.electionElapsed = 0;
       this.vote = from;
-      this.persistHardState(true);
+      this.markHardStateDirty();
     }
     this.send(from, { type: 'voteResponse', term: this.term, granted });
   }
@@ -527,7 +529,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     if (term > this.term) {
       this.term = term;
       this.vote = null;
-      this.persistHardState(true);
+      this.markHardStateDirty();
     }
     if (wasLeader) this.stepDownAsLeader(cause);
     this.role = 'follower';
@@ -580,7 +582,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     this.role = 'candidate';
     this.term += 1;
     this.vote = this.id;
-    this.persistHardState(true);
+    this.markHardStateDirty();
     this.votes.clear();
     if (this.leader !== null) this.leaderChanged(null);
   }
@@ -785,6 +787,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       { sync: true },
     );
     this.persistedCommit = this.commit;
+    this.hardStateDirty = false;
     this.trackUnstable(record);
     this.resolveProposalsSkippedBySnapshot(meta.index);
     return true;
@@ -811,6 +814,11 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
 
   private appendToLog(entries: readonly LogEntry<Cmd<A>>[], sync: boolean): void {
     if (entries.length === 0) return;
+    if (this.hardStateDirty) {
+      // The term / vote these entries are appended under must be on disk first.
+      this.hardStateDirty = false;
+      this.writeHardState(true);
+    }
     const first = entries[0]!.index;
     if (first <= this.raftLog.lastIndex()) this.durableIndex = Math.min(this.durableIndex, first - 1);
     this.raftLog.append(entries);
@@ -912,7 +920,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       if (this.raftLog.bytesBetween(pr.next, last) < this.config.maxSizePerMessageBytes) return false;
     }
     const entries = pr.next <= last ? this.raftLog.slice(pr.next, last, this.config.maxSizePerMessageBytes) : [];
-    if (entries.length === 0 && !allowEmpty) return false;
+    if (entries.length === 0 && !allowEmpty && !pr.canBumpCommit(this.commit)) return false;
     this.sendAppend(to, pr, entries);
     return entries.length > 0;
   }
@@ -925,6 +933,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       return;
     }
     this.send(to, { type: 'append', term: this.term, prevIndex, prevTerm, entries, commit: this.commit });
+    pr.sentCommit = Math.max(pr.sentCommit, Math.min(this.commit, prevIndex + entries.length));
     if (entries.length > 0) {
       const lastIndex = entries[entries.length - 1]!.index;
       pr.sentEntries(lastIndex, this.raftLog.bytesBetween(entries[0]!.index, lastIndex));
@@ -961,7 +970,9 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       this.nextReadBatch = [];
     }
     for (const [id, pr] of this.progress) {
-      this.send(id, { type: 'heartbeat', term: this.term, commit: Math.min(pr.match, this.commit), context });
+      const commit = Math.min(pr.match, this.commit);
+      pr.sentCommit = Math.max(pr.sentCommit, commit);
+      this.send(id, { type: 'heartbeat', term: this.term, commit, context });
     }
     this.advanceReads();
   }
@@ -1002,20 +1013,36 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     } else {
       this.flushForwards();
     }
-    if (this.commit > this.persistedCommit) this.persistHardState(false);
+    this.flushHardState();
   }
 
   private flushAppends(): void {
     const commitAdvanced = this.commit > this.commitAtStepStart;
     if (!commitAdvanced && !this.needsBroadcast) return;
     this.needsBroadcast = false;
-    for (const [id, pr] of this.progress) {
-      let sent = this.maybeSendAppend(id, pr, commitAdvanced);
-      while (sent) sent = this.maybeSendAppend(id, pr, false);
+    // An empty append goes out only where it tells a follower a commit index it can use (`canBumpCommit`).
+    for (const [id, pr] of this.progress) while (this.maybeSendAppend(id, pr, false));
+  }
+
+  /**
+   * Term and vote changes are written once per step (coalesced), but always before any entries
+   * record that follows them, and always synced: no message of this step leaves before they are
+   * durable. Commit-only changes are written lazily at the end of the step.
+   */
+  private markHardStateDirty(): void {
+    this.hardStateDirty = true;
+  }
+
+  private flushHardState(): void {
+    if (this.hardStateDirty) {
+      this.hardStateDirty = false;
+      this.writeHardState(true);
+    } else if (this.commit > this.persistedCommit) {
+      this.writeHardState(false);
     }
   }
 
-  private persistHardState(sync: boolean): void {
+  private writeHardState(sync: boolean): void {
     this.out.persist({ type: 'hardState', hardState: this.hardState() }, { sync });
     this.persistedCommit = this.commit;
   }
@@ -1159,9 +1186,10 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     this.raftLog.compact(compactTo);
     const record = this.out.persist(
       { type: 'checkpoint', snapshot: meta, data, hardState: this.hardState(), logStart: this.raftLog.start, entries: this.raftLog.allEntries() },
-      { sync: false },
+      { sync: this.hardStateDirty },
     );
     this.persistedCommit = this.commit;
+    this.hardStateDirty = false;
     this.trackUnstable(record);
   }
 
