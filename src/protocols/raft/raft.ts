@@ -391,10 +391,14 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       case 'append':
       case 'heartbeat':
       case 'snapshotChunk':
-        if (this.config.checkQuorum || this.config.preVote) this.send(from, { type: 'heartbeatResponse', term: this.term, context: 0 });
+        // Figure 2: the reply carries our term, so a deposed leader learns it and steps down.
+        this.send(from, { type: 'heartbeatResponse', term: this.term, context: 0 });
         break;
       case 'requestPreVote':
         this.send(from, { type: 'preVoteResponse', term: this.term, granted: false });
+        break;
+      case 'requestVote':
+        this.send(from, { type: 'voteResponse', term: this.term, granted: false });
         break;
       case 'forwardProposals':
         this.handleForwardedProposals(from, message.proposals);

@@ -10,6 +10,7 @@ import { RaftCore } from '../../../../src/protocols/raft/raft.js';
 import {
   isRaftCheckpoint,
   type ClientSession,
+  type LogEntry,
   type MembershipChange,
   type RaftMessage,
   type RaftRecord,
@@ -28,7 +29,7 @@ export type KvRaftOptions = Partial<KvRaftConfig>;
 interface Node {
   readonly id: NodeId;
   core: RaftCore<KvTypes> | null;
-  readonly disk: MemoryDurableLog<Record>;
+  disk: MemoryDurableLog<Record>;
   incarnation: number;
   /** Records emitted by this incarnation, and how many of them are synced / announced as persisted. */
   recordsEmitted: number;
@@ -209,6 +210,21 @@ export class RaftNetwork {
     }
   }
 
+  /**
+   * Like `stabilize`, delivering one message at a time and dropping (silently, but traced) the
+   * messages `shouldDrop` picks — to hold a scenario at a precise state.
+   */
+  stabilizeDropping(shouldDrop: (envelope: Envelope<Message>) => boolean, maxSteps = 100_000): void {
+    for (let step = 0; step < maxSteps; step += 1) {
+      this.syncAll();
+      const envelope = this.queue.shift();
+      if (envelope === undefined) return;
+      if (shouldDrop(envelope)) this.trace.push(`${envelope.from}->${envelope.to} ${describeMessage(envelope.message)} [dropped]`);
+      else this.deliverOne(envelope);
+    }
+    throw new Error(`network did not stabilize within ${maxSteps} steps`);
+  }
+
   /** Syncs and delivers until nothing is left in flight (bounded). */
   stabilize(maxRounds = 10_000): void {
     for (let round = 0; round < maxRounds; round += 1) {
@@ -234,6 +250,25 @@ export class RaftNetwork {
     const node = this.node(id);
     if (node.core !== null) throw new Error(`${id} is up`);
     this.boot(node, node.disk.written().slice());
+  }
+
+  /**
+   * Replaces a node's durable state by a crafted one and restarts it from those records: entry 1
+   * is the founders' bootstrap entry (term 1), then one entry per element of `terms` (a put of
+   * `k<index>` = `t<term>`), with the given hard state. Used to set up the paper's figures.
+   */
+  craft(id: NodeId, state: { term: number; vote?: NodeId | null; commit?: number; terms: readonly number[] }): void {
+    const node = this.node(id);
+    if (node.core !== null) this.crash(id);
+    const entries: LogEntry<KvCommand>[] = [
+      { index: 1, term: 1, sizeBytes: 0, payload: { type: 'bootstrap', voters: [...this.founders].sort() } },
+      ...state.terms.map((term, offset) => craftedEntry(offset + 2, term)),
+    ];
+    node.disk = new MemoryDurableLog<Record>(isRaftCheckpoint);
+    node.disk.append({ type: 'hardState', hardState: { term: state.term, vote: state.vote ?? null, commit: state.commit ?? 1 } });
+    node.disk.append({ type: 'entries', entries });
+    node.disk.sync();
+    this.restart(id);
   }
 
   setHoldSync(id: NodeId, hold: boolean): void {
@@ -302,4 +337,17 @@ export class RaftNetwork {
     const lines = this.trace.splice(0, this.trace.length);
     return lines;
   }
+}
+
+/** The entry `craft` puts at `index`: a put of `k<index>` = `t<term>`. */
+export function craftedEntry(index: number, term: number): LogEntry<KvCommand> {
+  const command: KvCommand = { op: 'put', key: `k${index}`, value: `t${term}` };
+  return { index, term, sizeBytes: 24 + 8, payload: { type: 'command', command, session: null } };
+}
+
+/** The terms of a core's log from index 1 (compacted entries as 0). */
+export function logTerms(core: RaftCore<KvTypes>): number[] {
+  const terms: number[] = [];
+  for (let index = 1; index <= core.log.lastIndex(); index += 1) terms.push(core.log.term(index) ?? 0);
+  return terms;
 }

@@ -217,6 +217,17 @@ class ScriptRunner {
       for (const entry of log.slice(log.firstIndex(), log.lastIndex())) lines.push(describeEntry(entry));
       return lines;
     },
+    craft: (args) => {
+      const terms = (args.named.get('log') ?? '').split(',').filter((term) => term !== '').map(Number);
+      const vote = args.named.get('vote');
+      this.net().craft(args.positional[0]!, {
+        term: Number(args.named.get('term') ?? '1'),
+        vote: vote === undefined || vote === '-' ? null : vote,
+        commit: Number(args.named.get('commit') ?? '1'),
+        terms,
+      });
+      return [];
+    },
     records: (args) => this.net().records(args.positional[0]!).map(describeRecord),
     lease: (args) => [`${args.positional[0]} lease ${this.net().core(args.positional[0]!).hasValidLease() ? 'valid' : 'invalid'}`],
     check: () => {
