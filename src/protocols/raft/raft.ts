@@ -849,18 +849,24 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
 
   private handleAppendAccepted(from: NodeId, pr: Progress, matchIndex: number): void {
     pr.ackedSinceHeartbeat = true;
-    if (!pr.maybeUpdate(matchIndex)) return;
+    const updated = pr.maybeUpdate(matchIndex);
     switch (pr.state) {
       case 'probe':
+        if (!updated) return;
         pr.becomeReplicate();
         break;
       case 'snapshot':
-        if (pr.match + 1 >= this.raftLog.firstIndex()) {
-          pr.becomeProbe();
-          pr.becomeReplicate();
+        // The follower holds the snapshot being sent (or more): the transfer is over. If we have
+        // compacted past it meanwhile, probing finds that out and starts a newer snapshot.
+        if (pr.snapshot !== null && pr.match < pr.snapshot.meta.index) {
+          if (!updated) return;
+          break;
         }
+        pr.becomeProbe();
+        if (pr.match + 1 >= this.raftLog.firstIndex()) pr.becomeReplicate();
         break;
       case 'replicate':
+        if (!updated) return;
         pr.inflights.freeThrough(matchIndex);
         break;
     }

@@ -146,6 +146,17 @@ export class RaftNetwork {
     return batch.length;
   }
 
+  /** Delivers the queued message at `position` (reordering). */
+  deliverAt(position: number): void {
+    const [envelope] = this.queue.splice(position, 1);
+    if (envelope !== undefined) this.deliverOne(envelope);
+  }
+
+  /** Drops the queued message at `position` (loss). */
+  dropAt(position: number): void {
+    this.queue.splice(position, 1);
+  }
+
   /** Drops queued messages that match (all when no filter). Returns how many. */
   drop(filter: { from?: NodeId; to?: NodeId; type?: string } = {}): number {
     const before = this.queue.length;
@@ -199,12 +210,13 @@ export class RaftNetwork {
     return progressed;
   }
 
-  /** Forces a sync of one node (even while holding). */
+  /** Forces a sync of one node (even while holding), until announcing it writes nothing more. */
   sync(id: NodeId): void {
     const node = this.node(id);
-    node.disk.sync();
-    node.recordsSynced = node.recordsEmitted;
-    if (node.core !== null && node.recordsAnnounced < node.recordsSynced) {
+    for (let round = 0; round < 100; round += 1) {
+      node.disk.sync();
+      node.recordsSynced = node.recordsEmitted;
+      if (node.core === null || node.recordsAnnounced === node.recordsSynced) return;
       node.recordsAnnounced = node.recordsSynced;
       this.step(id, { type: 'persisted', throughRecord: node.recordsSynced });
     }
@@ -273,6 +285,10 @@ export class RaftNetwork {
 
   setHoldSync(id: NodeId, hold: boolean): void {
     this.node(id).holdSync = hold;
+  }
+
+  syncedCount(id: NodeId): number {
+    return this.node(id).disk.syncedRecordCount;
   }
 
   records(id: NodeId): readonly Record[] {
