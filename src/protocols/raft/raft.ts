@@ -874,7 +874,8 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     if (from === this.leadTransferee && pr.match === this.raftLog.lastIndex()) {
       this.send(from, { type: 'timeoutNow', term: this.term });
     }
-    while (this.maybeSendAppend(from, pr, false));
+    // Sent at the end of the step, together with whatever else the step appends.
+    this.needsBroadcast = true;
   }
 
   private handleAppendRejected(
@@ -922,11 +923,11 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
    * With `appendBatching`, a follower with appends in flight gets more only once a full
    * message's worth is pending (otherwise its next acknowledgement triggers the send).
    */
-  private maybeSendAppend(to: NodeId, pr: Progress, allowEmpty: boolean): boolean {
+  private maybeSendAppend(to: NodeId, pr: Progress, allowEmpty: boolean, urgent = false): boolean {
     if (pr.isPaused()) return false;
     const last = this.raftLog.lastIndex();
     if (this.raftLog.term(pr.next - 1) === undefined) return this.sendSnapshot(to, pr);
-    if (pr.state === 'replicate' && this.config.appendBatching && pr.inflights.count > 0) {
+    if (pr.state === 'replicate' && this.config.appendBatching && pr.inflights.count > 0 && !urgent) {
       if (this.raftLog.bytesBetween(pr.next, last) < this.config.maxSizePerMessageBytes) return false;
     }
     const entries = pr.next <= last ? this.raftLog.slice(pr.next, last, this.config.maxSizePerMessageBytes) : [];
@@ -1393,7 +1394,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     this.leaseExpiresTick = 0;
     const pr = this.progress.get(target)!;
     if (pr.match === this.raftLog.lastIndex()) this.send(target, { type: 'timeoutNow', term: this.term });
-    else this.maybeSendAppend(target, pr, true);
+    else this.maybeSendAppend(target, pr, true, true);
   }
 
   private abortTransfer(): void {
