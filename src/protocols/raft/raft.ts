@@ -906,7 +906,8 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
         if (pr.match < this.raftLog.lastIndex()) this.sendAppend(from, pr, []);
         break;
       case 'snapshot':
-        if (this.nowTick - pr.snapshotSentTick >= 2 * this.config.heartbeatTicks) this.sendSnapshotChunk(from, pr);
+        // No chunk acknowledged since the last heartbeat went out: the chunk was lost; resend it.
+        if (!pr.ackedSinceHeartbeat) this.sendSnapshotChunk(from, pr);
         break;
     }
   }
@@ -915,6 +916,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     const transfer = pr.snapshot;
     if (pr.state !== 'snapshot' || transfer === null || transfer.meta.index !== snapshotIndex) return;
     transfer.ackedBytes = receivedBytes;
+    pr.ackedSinceHeartbeat = true;
     if (receivedBytes < transfer.data.length) this.sendSnapshotChunk(from, pr);
   }
 
@@ -966,7 +968,6 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     const offset = transfer.ackedBytes;
     const data = transfer.data.subarray(offset, Math.min(transfer.data.length, offset + this.config.snapshotChunkBytes));
     this.send(to, { type: 'snapshotChunk', term: this.term, snapshot: transfer.meta, totalBytes: transfer.data.length, offset, data });
-    pr.snapshotSentTick = this.nowTick;
   }
 
   private broadcastHeartbeat(): void {
@@ -981,6 +982,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       this.nextReadBatch = [];
     }
     for (const [id, pr] of this.progress) {
+      pr.ackedSinceHeartbeat = false;
       const commit = Math.min(pr.match, this.commit);
       pr.sentCommit = Math.max(pr.sentCommit, commit);
       this.send(id, { type: 'heartbeat', term: this.term, commit, context });
