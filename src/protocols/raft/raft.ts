@@ -1234,6 +1234,12 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
         this.out.reply(requestId, { type: 'status', status: this.status() });
         break;
       case 'campaign':
+        // With leases, a node that heard from its leader within an election timeout must not
+        // vote, not even for itself: the leader may be answering reads on that promise.
+        if (this.config.linearizableReadMode === 'lease' && this.role !== 'leader' && this.inLease()) {
+          this.out.reply(requestId, this.error(RaftErrorCode.Conflict, 'a leader lease may be in force; not campaigning', 'none'));
+          break;
+        }
         this.campaign(false);
         this.out.reply(requestId, { type: 'accepted' });
         break;
