@@ -58,6 +58,8 @@ type Out<A extends AppTypes> = OutputBuilder<RaftMessage<Cmd<A>>, RaftRecord<Cmd
 interface PendingProposal {
   readonly requestId: RequestId;
   readonly term: number;
+  /** Another proposal waiting on the same index (rare: a different term's entry). */
+  readonly next: PendingProposal | null;
 }
 
 /** A linearizable read waiting for a read index: a local client, or a follower that asked. */
@@ -160,7 +162,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
 
   // Requests.
   private readonly requests: RequestTracker;
-  private readonly proposalsByIndex = new Map<number, PendingProposal[]>();
+  private readonly proposalsByIndex = new Map<number, PendingProposal>();
   private forwardQueue: ForwardedProposal<Cmd<A>>[] = [];
   private transferWaiters: RequestId[] = [];
 
@@ -613,7 +615,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     this.leaseContexts = [];
     this.leaseExpiresTick = 0;
     this.leaseDisabledThisTerm = false;
-    this.appendAsLeader([{ payload: { type: 'empty' }, sizeBytes: 0 }]);
+    this.appendAsLeader({ type: 'empty' }, 0);
   }
 
   private newProgress(id: NodeId): Progress {
@@ -814,20 +816,13 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
   // ---------------------------------------------------------------------------------------------
   // Replication: leader side
 
-  /** Appends new entries to the leader's log (written lazily; counted once `persisted`). Returns the first index. */
-  private appendAsLeader(items: readonly { payload: EntryPayload<Cmd<A>>; sizeBytes: number }[]): number {
-    const first = this.raftLog.lastIndex() + 1;
-    const entries: LogEntry<Cmd<A>>[] = new Array<LogEntry<Cmd<A>>>(items.length);
-    let bytes = 0;
-    for (let offset = 0; offset < items.length; offset += 1) {
-      const item = items[offset]!;
-      entries[offset] = { index: first + offset, term: this.term, sizeBytes: item.sizeBytes, payload: item.payload };
-      bytes += item.sizeBytes;
-    }
-    this.appendToLog(entries, false);
-    this.uncommittedBytes += bytes;
+  /** Appends one entry to the leader's log (written lazily; counted once `persisted`). Returns its index. */
+  private appendAsLeader(payload: EntryPayload<Cmd<A>>, sizeBytes: number): number {
+    const index = this.raftLog.lastIndex() + 1;
+    this.appendToLog([{ index, term: this.term, sizeBytes, payload }], false);
+    this.uncommittedBytes += sizeBytes;
     this.needsBroadcast = true;
-    return first;
+    return index;
   }
 
   private appendToLog(entries: readonly LogEntry<Cmd<A>>[], sync: boolean): void {
@@ -1150,7 +1145,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     const waiting = this.proposalsByIndex.get(entry.index);
     if (waiting === undefined) return;
     this.proposalsByIndex.delete(entry.index);
-    for (const proposal of waiting) {
+    for (let proposal: PendingProposal | null = waiting; proposal !== null; proposal = proposal.next) {
       if (!this.requests.take(proposal.requestId)) continue;
       if (proposal.term === entry.term && outcome !== null) this.out.reply(proposal.requestId, outcome);
       else this.out.reply(proposal.requestId, this.error(RaftErrorCode.ProposalDropped, 'another entry was committed at the index', 'none'));
@@ -1161,7 +1156,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     for (const [proposalIndex, waiting] of this.proposalsByIndex) {
       if (proposalIndex > index) continue;
       this.proposalsByIndex.delete(proposalIndex);
-      for (const proposal of waiting) this.replyError(proposal.requestId, RaftErrorCode.OutcomeUnknown, 'a snapshot replaced the entry', 'unknown');
+      for (let proposal: PendingProposal | null = waiting; proposal !== null; proposal = proposal.next) this.replyError(proposal.requestId, RaftErrorCode.OutcomeUnknown, 'a snapshot replaced the entry', 'unknown');
     }
   }
 
@@ -1218,7 +1213,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
 
   private maybeAutoLeaveJoint(): void {
     if (!isJoint(this.membership) || !this.membership.autoLeave || this.pendingConfIndex > this.commit) return;
-    this.pendingConfIndex = this.appendAsLeader([{ payload: { type: 'membership', change: { changes: [], transition: 'auto' } }, sizeBytes: 0 }]);
+    this.pendingConfIndex = this.appendAsLeader({ type: 'membership', change: { changes: [], transition: 'auto' } }, 0);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1326,14 +1321,12 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     if (this.uncommittedBytes > 0 && this.uncommittedBytes + sizeBytes > this.config.maxUncommittedBytes) {
       return { accepted: false, code: RaftErrorCode.Overloaded, message: 'too many uncommitted bytes' };
     }
-    const index = this.appendAsLeader([{ payload: { type: 'command', command, session }, sizeBytes }]);
+    const index = this.appendAsLeader({ type: 'command', command, session }, sizeBytes);
     return { accepted: true, index, term: this.term };
   }
 
   private awaitEntry(requestId: RequestId, index: number, term: number): void {
-    const waiting = this.proposalsByIndex.get(index);
-    if (waiting === undefined) this.proposalsByIndex.set(index, [{ requestId, term }]);
-    else waiting.push({ requestId, term });
+    this.proposalsByIndex.set(index, { requestId, term, next: this.proposalsByIndex.get(index) ?? null });
   }
 
   private handleForwardedProposals(from: NodeId, proposals: readonly ForwardedProposal<Cmd<A>>[]): void {
@@ -1405,7 +1398,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       this.out.reply(requestId, this.error(RaftErrorCode.Overloaded, 'too many pending requests', 'none'));
       return;
     }
-    const index = this.appendAsLeader([{ payload: { type: 'membership', change }, sizeBytes: 0 }]);
+    const index = this.appendAsLeader({ type: 'membership', change }, 0);
     this.pendingConfIndex = index;
     this.track(requestId, 'membership');
     this.awaitEntry(requestId, index, this.term);
