@@ -1006,9 +1006,12 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     this.advanceReads();
   }
 
+  /** How far a member's log is known to match ours (our own: what is durable). */
+  private readonly matchOf = (id: NodeId): number => (id === this.id ? this.durableIndex : (this.progress.get(id)?.match ?? 0));
+
   /** Leader: advance the commit index to what a quorum holds, for entries of this term only (§5.4.2). */
   private maybeCommit(): boolean {
-    const index = committedValue(this.membership, (id) => (id === this.id ? this.durableIndex : (this.progress.get(id)?.match ?? 0)));
+    const index = committedValue(this.membership, this.matchOf);
     if (index === Number.POSITIVE_INFINITY || index <= this.commit) return false;
     const termAtIndex = this.raftLog.term(index);
     if (termAtIndex !== this.term && !this.config.testingBugs.commitPreviousTermByCounting) return false;
