@@ -552,6 +552,8 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
 
   private leaderChanged(leader: NodeId | null): void {
     this.leader = leader;
+    // A partly received snapshot belongs to the former leader's transfer.
+    this.incomingSnapshot = null;
     // Reads a former leader was confirming for us: fail them so clients retry promptly (no effect).
     for (const [, waiters] of this.remoteReadBatches) {
       for (const waiter of waiters) this.replyError(waiter.requestId, RaftErrorCode.NotLeader, 'the leader changed during the read', 'none');
@@ -634,7 +636,6 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
    * latest configuration, so a removed node only wins with a majority of the voters that remain.
    */
   private promotable(): boolean {
-    if (this.incomingSnapshot !== null) return false;
     return isVoter(this.membership, this.id) || isVoter(this.configs.at(this.commit), this.id);
   }
 
