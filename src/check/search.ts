@@ -163,8 +163,9 @@ export class PartitionSearch<State, Input, Output> {
     const { next, prev, match, opOf, head } = this.list;
     let { depth, state, setHash, entry, fresh } = this;
     let iterations = 0;
+    let tryingReadOnly = false;
     while (next[head] !== NONE) {
-      if (++iterations > maxIterations) {
+      if (++iterations > maxIterations && !tryingReadOnly) {
         this.depth = depth;
         this.state = state;
         this.setHash = setHash;
@@ -181,6 +182,7 @@ export class PartitionSearch<State, Input, Output> {
           iterations++;
           if (readOnly[op] === 1 && model.step(state, inputs[op]!, outputs[op]!) !== undefined) {
             entry = cursor;
+            tryingReadOnly = true;
             break;
           }
         }
@@ -188,6 +190,13 @@ export class PartitionSearch<State, Input, Output> {
       const returnEntry = match[entry]!;
       if (returnEntry !== NONE) {
         const op = opOf[entry]!;
+        // Read-only candidates were all tried when this node was entered: only the one found
+        // legal there (now `entry`, with `fresh` just cleared) is taken; the others are illegal.
+        if (readOnly[op] === 1 && !tryingReadOnly) {
+          entry = next[entry]!;
+          continue;
+        }
+        tryingReadOnly = false;
         const nextState = model.step(state, inputs[op]!, outputs[op]!);
         if (nextState === undefined) {
           entry = next[entry]!;

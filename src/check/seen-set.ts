@@ -13,6 +13,8 @@ export class CacheFullError extends Error {
 const HASH = 0;
 const REFERENCE = 1;
 const HEADER = 2;
+/** Below this capacity the table grows ×4 (fewer rehashes), above it ×2 (less memory). */
+const FAST_GROWTH_CAPACITY = 1 << 20;
 /** Bound on the table's size in int32 words (1 GiB). */
 const MAX_TABLE_WORDS = 2 ** 28;
 
@@ -94,11 +96,11 @@ export class SeenSet<State> {
     return true;
   }
 
-  /** Doubles the table (kept at load factor ≤ 1/2) and reinserts every record. */
+  /** Grows the table (×4 while small, then ×2; load factor stays ≤ 1/2) and reinserts every record. */
   private grow(): void {
     const old = this.table;
     const stride = this.stride;
-    const capacity = (this.mask + 1) * 2;
+    const capacity = (this.mask + 1) * (this.mask < FAST_GROWTH_CAPACITY ? 4 : 2);
     const table = new Int32Array(capacity * stride);
     const mask = capacity - 1;
     for (let record = 0; record < old.length; record += stride) {
