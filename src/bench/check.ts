@@ -3,7 +3,7 @@
  * and encoding excluded, minimum (and median) of several runs, beside Porcupine's reference
  * figures (Go, GOMAXPROCS=1, same machine kind, from ../shared/porcupine/README.md).
  *
- * Usage: node dist/bench/check.js [--runs N] [--json]
+ * Usage: node dist/bench/check.js [--runs N] [--only SUBSTRING] [--json]
  */
 import { cpus, loadavg } from 'node:os';
 import { checkOperations, encodeHistory, type CheckResult } from '../check/index.js';
@@ -31,6 +31,8 @@ function main(): void {
   const runsIndex = args.indexOf('--runs');
   const runs = runsIndex >= 0 ? Number(args[runsIndex + 1]) : 7;
   const json = args.includes('--json');
+  const onlyIndex = args.indexOf('--only');
+  const only = onlyIndex >= 0 ? args[onlyIndex + 1] : undefined;
   const directory = findPorcupineData();
   if (directory === undefined) {
     console.error('Porcupine test data not found: set CONCORD_PORCUPINE_DIR to the directory holding expected-verdicts.tsv');
@@ -49,7 +51,8 @@ function main(): void {
     { name: 'kv c10-bad, no partitioning', cases: pick('kv/c10-bad.txt', 'kvnp'), porcupineMs: 3026 },
   ];
   const parsed = new Map(all.map((row) => [row.file, readCase(directory, row)]));
-  const measurements = targets.map((target) => measure(target, runs, parsed));
+  const chosen = targets.filter((target) => only === undefined || target.name.includes(only));
+  const measurements = chosen.map((target) => measure(target, runs, parsed));
   if (json) {
     console.log(JSON.stringify({ node: process.version, cpu: cpus()[0]?.model, cpus: cpus().length, loadAverage: loadavg(), runs, measurements }, null, 2));
     return;
