@@ -183,6 +183,10 @@ export class PartitionSearch<State, Input, Output> {
     this.outcome ??= { kind: 'unknown', reason, cacheEntries: this.seen.size };
   }
 
+  /**
+   * The search proper. Longer than our usual 70 lines on purpose: it is the hot loop, its state
+   * lives in locals (copied back to fields only when pausing), and splitting it into calls costs.
+   */
   private loop(maxIterations: number): SearchOutcome<State> | undefined {
     const { model, inputs, outputs, zobrist, bits, seen, stackEntry, stackState, readOnly, forced, prescanned } = this;
     const { next, prev, match, opOf, head } = this.list;
