@@ -82,7 +82,7 @@ const DEFAULT_MAX_CACHE_ENTRIES = 1 << 25;
 const defaultNow = (): number => performance.now();
 
 /** Iterations of the first slice each partition gets; slices double each round. */
-const FIRST_SLICE_ITERATIONS = 1 << 12;
+const FIRST_SLICE_ITERATIONS = 1 << 11;
 /** Iterations between two polls of the clock. */
 const POLL_ITERATIONS = 1 << 14;
 
