@@ -1,0 +1,377 @@
+import { performance } from 'node:perf_hooks';
+import { randomInt } from 'node:crypto';
+import type { DurableLog, Transport } from '../core/host.js';
+import type { NodeId, RequestId } from '../core/ids.js';
+import type { ClientReply, CoreFactory, Input, Output, ProtocolCore } from '../core/protocol.js';
+import type { Envelope } from '../core/envelope.js';
+import { ConcordError, ErrorCode, assert } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+
+/**
+ * The real host: drives any `ProtocolCore` with a `Transport` and a `DurableLog`.
+ *
+ * Inputs (peer messages, client requests, ticks, timers, sync completions) are stepped through the
+ * core one at a time, synchronously, as they arrive. Their outputs are carried out under the output
+ * contract (src/core/protocol.ts) with **group commit**:
+ *
+ * - persist records are appended to the log at once (written, not durable);
+ * - once per event-loop turn (`setImmediate`) one `sync()` covers everything appended so far; while
+ *   a sync is in flight, new records wait for the next one — so N proposals arriving together cost
+ *   one fsync, however many there are;
+ * - messages of an output with `sync: true` are held until a sync covering that output's records
+ *   completes; messages leave in the order they were produced (a later message never overtakes a
+ *   held one, since it may depend on the same state);
+ * - client replies are held until every record emitted before them is durable: nothing is
+ *   acknowledged from state that a crash of this node could still lose;
+ * - when a sync completes, the core gets `{ type: 'persisted', throughRecord }`.
+ *
+ * Time: ticks are counted from a monotonic clock, not from timer callbacks. After a pause (a blocked
+ * event loop, SIGSTOP) the missed ticks are delivered before the next input, so tick-based leases
+ * expire before any request is served (bounded by `maxCatchUpTicks`).
+ */
+export interface RuntimeOptions<M, P, Req, Rep> {
+  readonly id: NodeId;
+  /** Every member the core starts with, including `id`, in a stable order. */
+  readonly peers: readonly NodeId[];
+  readonly factory: CoreFactory<M, P, Req, Rep>;
+  readonly transport: Transport<M>;
+  readonly log: DurableLog<P>;
+  /** Length of one core tick. */
+  readonly tickIntervalMs: number;
+  /** Default deadline of `request()`; past it the promise rejects with `TIMEOUT`. */
+  readonly requestTimeoutMs: number;
+  /** Bound on requests awaiting a reply; beyond it `request()` rejects with `OVERLOADED`. */
+  readonly maxPendingRequests: number;
+  /** Bound on ticks delivered at once after a pause; the surplus is dropped (default 10 000). */
+  readonly maxCatchUpTicks?: number;
+  /** Seed of the core's generator (default: a fresh random one per incarnation). */
+  readonly seed?: number;
+  /** Monotonic time source in ms (default `performance.now`); tests inject offsets and jumps. */
+  readonly clock?: () => number;
+  /** Called once when the runtime stops itself on a broken invariant or a storage failure. */
+  readonly onFatal?: (error: unknown) => void;
+  /** Called after every completed sync (group-commit observability). */
+  readonly onSync?: (info: { readonly records: number; readonly durationMs: number }) => void;
+}
+
+export interface RuntimeStats {
+  inputs: number;
+  syncs: number;
+  recordsPersisted: number;
+  messagesSent: number;
+  repliesDelivered: number;
+  requestTimeouts: number;
+  requestsRejected: number;
+}
+
+interface PendingRequest<Rep> {
+  resolve(reply: Rep): void;
+  reject(error: unknown): void;
+  timer: NodeJS.Timeout;
+}
+
+/** Output parts held until the log is durable through `needDurable` records. */
+interface Held<T> {
+  needDurable: number;
+  items: readonly T[];
+}
+
+const defaultMaxCatchUpTicks = 10_000;
+
+export class Runtime<M, P, Req, Rep> {
+  readonly id: NodeId;
+  readonly stats: RuntimeStats = {
+    inputs: 0, syncs: 0, recordsPersisted: 0, messagesSent: 0, repliesDelivered: 0, requestTimeouts: 0, requestsRejected: 0,
+  };
+  private readonly coreInstance: ProtocolCore<M, P, Req, Rep>;
+  private readonly clock: () => number;
+  private readonly pending = new Map<RequestId, PendingRequest<Rep>>();
+  private readonly heldMessages: Held<Envelope<M>>[] = [];
+  private readonly heldReplies: Held<ClientReply<Rep>>[] = [];
+  private readonly inputQueue: Input<M, Req>[] = [];
+  /** Named timers: due tick. */
+  private readonly timers = new Map<string, number>();
+  private nextRequestId: RequestId = 1;
+  private appendedRecords = 0;
+  private durableRecords = 0;
+  private syncInFlight: Promise<void> | null = null;
+  private flushScheduled = false;
+  private stepping = false;
+  private state: 'created' | 'running' | 'stopped' = 'created';
+  private tickTimer: NodeJS.Timeout | null = null;
+  private clockOriginMs = 0;
+  private ticksElapsed = 0;
+
+  constructor(private readonly options: RuntimeOptions<M, P, Req, Rep>) {
+    assert(options.tickIntervalMs > 0, 'tickIntervalMs must be positive');
+    assert(options.requestTimeoutMs > 0, 'requestTimeoutMs must be positive');
+    assert(options.maxPendingRequests > 0, 'maxPendingRequests must be positive');
+    assert(options.peers.includes(options.id), `peers must include ${options.id}`);
+    this.id = options.id;
+    this.clock = options.clock ?? (() => performance.now());
+    const seed = options.seed ?? randomInt(0, 2 ** 47);
+    this.coreInstance = options.factory({
+      id: options.id,
+      peers: options.peers,
+      rng: Rng.fromSeed(seed).split(`node:${options.id}`),
+      recovered: options.log.recovered(),
+    });
+  }
+
+  /** The hosted core, for read-only inspection (status) between inputs. */
+  get core(): ProtocolCore<M, P, Req, Rep> {
+    return this.coreInstance;
+  }
+
+  get running(): boolean {
+    return this.state === 'running';
+  }
+
+  /** Number of requests awaiting a reply. */
+  get pendingRequests(): number {
+    return this.pending.size;
+  }
+
+  /** Starts the core, the tick clock and message delivery. */
+  start(): void {
+    assert(this.state === 'created', `cannot start a runtime that is ${this.state}`);
+    this.state = 'running';
+    this.clockOriginMs = this.clock();
+    this.options.transport.onMessage((from, message) => {
+      this.deliver({ type: 'message', from, message });
+    });
+    this.guard(() => this.handleOutput(this.coreInstance.start()));
+    this.tickTimer = setInterval(() => this.catchUpTicks(), this.options.tickIntervalMs);
+  }
+
+  /**
+   * Submits a client request; resolves with the core's reply once it is safe to release (see class
+   * doc). Rejects with `TIMEOUT` past the deadline, `OVERLOADED` when too many are pending,
+   * `STOPPED` once the runtime stops. A timed-out request may still take effect.
+   */
+  request(request: Req, options?: { readonly timeoutMs?: number }): Promise<Rep> {
+    if (this.state !== 'running') return Promise.reject(new ConcordError(ErrorCode.Stopped, 'node is not running'));
+    if (this.pending.size >= this.options.maxPendingRequests) {
+      this.stats.requestsRejected += 1;
+      return Promise.reject(new ConcordError(ErrorCode.Overloaded, `more than ${this.options.maxPendingRequests} requests pending`));
+    }
+    const requestId = this.nextRequestId;
+    this.nextRequestId += 1;
+    const timeoutMs = options?.timeoutMs ?? this.options.requestTimeoutMs;
+    const promise = new Promise<Rep>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.pending.delete(requestId)) {
+          this.stats.requestTimeouts += 1;
+          reject(new ConcordError(ErrorCode.Timeout, `no reply within ${timeoutMs} ms`));
+        }
+      }, timeoutMs);
+      this.pending.set(requestId, { resolve, reject, timer });
+    });
+    this.catchUpTicks();
+    this.deliver({ type: 'request', requestId, request });
+    return promise;
+  }
+
+  /**
+   * Stops: no more inputs, pending requests reject with `STOPPED`, held messages are dropped (as in
+   * a crash). Waits for an in-flight sync. Does not close the transport or the log (their owner does).
+   */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    this.halt(new ConcordError(ErrorCode.Stopped, 'node stopped'));
+    if (this.syncInFlight !== null) await this.syncInFlight.catch(() => undefined);
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  private deliver(input: Input<M, Req>): void {
+    if (this.state !== 'running') return;
+    if (this.stepping) {
+      // Re-entrant delivery (a synchronous transport or callback): keep order, step after.
+      this.inputQueue.push(input);
+      return;
+    }
+    this.stepping = true;
+    try {
+      this.guard(() => this.step(input));
+      while (this.inputQueue.length > 0 && this.state === 'running') {
+        const next = this.inputQueue.shift()!;
+        this.guard(() => this.step(next));
+      }
+    } finally {
+      this.stepping = false;
+    }
+  }
+
+  private step(input: Input<M, Req>): void {
+    this.stats.inputs += 1;
+    this.handleOutput(this.coreInstance.step(input));
+  }
+
+  /** Delivers every tick (and due timer) that the monotonic clock says has passed. */
+  private catchUpTicks(): void {
+    if (this.state !== 'running') return;
+    const dueTicks = Math.floor((this.clock() - this.clockOriginMs) / this.options.tickIntervalMs);
+    let missed = dueTicks - this.ticksElapsed;
+    if (missed <= 0) return;
+    const maxCatchUp = this.options.maxCatchUpTicks ?? defaultMaxCatchUpTicks;
+    if (missed > maxCatchUp) missed = maxCatchUp;
+    this.ticksElapsed = dueTicks - missed;
+    for (let tick = 0; tick < missed && this.state === 'running'; tick += 1) {
+      this.ticksElapsed += 1;
+      if (this.coreInstance.tickDriven) this.deliver({ type: 'tick' });
+      this.fireDueTimers();
+    }
+  }
+
+  private fireDueTimers(): void {
+    if (this.timers.size === 0) return;
+    for (const [timer, dueTick] of [...this.timers]) {
+      if (dueTick > this.ticksElapsed || this.timers.get(timer) !== dueTick) continue;
+      this.timers.delete(timer);
+      this.deliver({ type: 'timer', timer });
+    }
+  }
+
+  // ---------------------------------------------------------------- outputs
+
+  private handleOutput(output: Output<M, P, Rep>): void {
+    if (output.persist.length > 0) {
+      this.options.log.append(output.persist);
+      this.appendedRecords += output.persist.length;
+      this.scheduleFlush();
+    }
+    if (output.messages.length > 0) {
+      const previousNeed = this.heldMessages.length > 0 ? this.heldMessages[this.heldMessages.length - 1]!.needDurable : 0;
+      const ownNeed = output.sync ? this.appendedRecords : 0;
+      this.hold(this.heldMessages, Math.max(previousNeed, ownNeed), output.messages);
+    }
+    if (output.replies.length > 0) this.hold(this.heldReplies, this.appendedRecords, output.replies);
+    for (const request of output.timers) {
+      if (request.afterTicks === null) this.timers.delete(request.timer);
+      else this.timers.set(request.timer, this.ticksElapsed + Math.max(1, request.afterTicks));
+    }
+  }
+
+  private hold<T>(queue: Held<T>[], needDurable: number, items: readonly T[]): void {
+    const last = queue.length > 0 ? queue[queue.length - 1]! : undefined;
+    if (last === undefined && needDurable <= this.durableRecords) {
+      queue.push({ needDurable, items });
+      this.release();
+      return;
+    }
+    if (last !== undefined && last.needDurable === needDurable) {
+      last.items = [...last.items, ...items];
+      return;
+    }
+    queue.push({ needDurable, items });
+    this.scheduleFlush();
+  }
+
+  /** Sends every held message and reply whose records are durable, in order. */
+  private release(): void {
+    while (this.heldMessages.length > 0 && this.heldMessages[0]!.needDurable <= this.durableRecords) {
+      for (const envelope of this.heldMessages.shift()!.items) this.send(envelope);
+    }
+    while (this.heldReplies.length > 0 && this.heldReplies[0]!.needDurable <= this.durableRecords) {
+      for (const reply of this.heldReplies.shift()!.items) this.reply(reply);
+    }
+  }
+
+  private send(envelope: Envelope<M>): void {
+    if (envelope.to === this.id) {
+      // A core addressing itself: loop back as a later input, never synchronously.
+      setImmediate(() => this.deliver({ type: 'message', from: this.id, message: envelope.message }));
+      return;
+    }
+    this.stats.messagesSent += 1;
+    try {
+      this.options.transport.send(envelope.to, envelope.message);
+    } catch (error) {
+      // Unknown destination (e.g. a member removed meanwhile): delivery is best effort.
+      if (!(error instanceof ConcordError)) throw error;
+    }
+  }
+
+  private reply(reply: ClientReply<Rep>): void {
+    const pending = this.pending.get(reply.requestId);
+    if (pending === undefined) return; // timed out meanwhile: the caller saw TIMEOUT
+    this.pending.delete(reply.requestId);
+    clearTimeout(pending.timer);
+    this.stats.repliesDelivered += 1;
+    pending.resolve(reply.reply);
+  }
+
+  // ---------------------------------------------------------------- group commit
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.state !== 'running') return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** End of an event-loop turn: one sync for everything appended, unless one is in flight. */
+  private flush(): void {
+    if (this.state !== 'running') return;
+    this.fireDueTimers();
+    this.release();
+    if (this.syncInFlight !== null || this.appendedRecords === this.durableRecords) return;
+    const throughRecord = this.appendedRecords;
+    const startedMs = this.clock();
+    this.syncInFlight = this.options.log.sync().then(
+      () => this.onSynced(throughRecord, startedMs),
+      (error: unknown) => this.fail(error),
+    );
+  }
+
+  private onSynced(throughRecord: number, startedMs: number): void {
+    this.syncInFlight = null;
+    if (this.state !== 'running') return;
+    const records = throughRecord - this.durableRecords;
+    this.durableRecords = throughRecord;
+    this.stats.syncs += 1;
+    this.stats.recordsPersisted += records;
+    this.options.onSync?.({ records, durationMs: this.clock() - startedMs });
+    this.release();
+    this.deliver({ type: 'persisted', throughRecord });
+    if (this.appendedRecords > this.durableRecords || this.heldMessages.length > 0 || this.heldReplies.length > 0) {
+      this.scheduleFlush();
+    }
+  }
+
+  // ---------------------------------------------------------------- failure
+
+  private guard(action: () => void): void {
+    try {
+      action();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /** Fail-stop: a broken invariant or a storage failure ends this incarnation. */
+  private fail(error: unknown): void {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    this.halt(new ConcordError(ErrorCode.Internal, `node halted: ${error instanceof Error ? error.message : String(error)}`));
+    this.options.onFatal?.(error);
+  }
+
+  private halt(reason: ConcordError): void {
+    if (this.tickTimer !== null) clearInterval(this.tickTimer);
+    this.tickTimer = null;
+    this.heldMessages.length = 0;
+    this.heldReplies.length = 0;
+    this.inputQueue.length = 0;
+    this.timers.clear();
+    for (const pending of this.pending.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(reason);
+    }
+    this.pending.clear();
+  }
+}
