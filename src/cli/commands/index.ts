@@ -1,6 +1,15 @@
 import type { Command } from 'commander';
+import { registerBench } from './bench.js';
+import { registerCluster } from './cluster.js';
+import { registerKv } from './kv.js';
+import { registerStatus } from './status.js';
 
 /** Each CLI command lives in its own file and registers itself here (one line per command). */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [
+  registerCluster,
+  registerKv,
+  registerStatus,
+  registerBench,
+];
