@@ -125,6 +125,7 @@ export function resolveNodeConfig(flags: RawNodeOptions, env: NodeJS.ProcessEnv 
   const http = parseAddress(typeof raw.http === 'string' ? raw.http : '127.0.0.1:7001', '--http');
   const secretGiven = optionalString(raw.secret, '--secret') ?? optionalString(env.CONCORD_SECRET, 'CONCORD_SECRET');
   const secret = secretGiven ?? defaultDevSecret;
+  if (Buffer.byteLength(secret) < 16) throw bad('the cluster secret must be at least 16 bytes');
   const everyLoopback = [...peers.values()].every((address) => isLoopback(address.host));
   if (secretGiven === undefined && !everyLoopback) throw bad('a cluster secret (--secret or CONCORD_SECRET) is required when peers are not on loopback');
   const certFile = optionalString(raw.tlsCert, '--tls-cert');

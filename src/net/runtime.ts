@@ -50,6 +50,11 @@ export interface RuntimeOptions<M, P, Req, Rep> {
   readonly clock?: () => number;
   /** Called once when the runtime stops itself on a broken invariant or a storage failure. */
   readonly onFatal?: (error: unknown) => void;
+  /**
+   * Called after each batch of inputs has been stepped (the core is quiescent): observers such as
+   * watch hubs read the core's state here. Must not call back into the runtime synchronously.
+   */
+  readonly afterInputs?: () => void;
   /** Called after every completed sync (group-commit observability). */
   readonly onSync?: (info: { readonly records: number; readonly durationMs: number }) => void;
 }
@@ -202,6 +207,7 @@ export class Runtime<M, P, Req, Rep> {
     } finally {
       this.stepping = false;
     }
+    if (this.state === 'running') this.options.afterInputs?.();
   }
 
   private step(input: Input<M, Req>): void {
