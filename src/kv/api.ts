@@ -103,6 +103,11 @@ export interface KvService {
   addMember(member: { readonly id: NodeId; readonly address: string; readonly voter: boolean }, options: WriteOptions): Promise<ClusterStatus>;
   removeMember(id: NodeId, options: WriteOptions): Promise<ClusterStatus>;
   transferLeader(to: NodeId | null, options: { readonly timeoutMs: number }): Promise<ClusterStatus>;
+  /**
+   * Where cluster-administration requests should go when this node cannot serve them itself: the
+   * leader's HTTP address (`host:port`), or null to serve (or fail) locally.
+   */
+  adminTarget(): string | null;
 }
 
 /** Limits of API v1 (validated at the HTTP edge; the service relies on them). */

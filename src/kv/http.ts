@@ -196,9 +196,9 @@ export class KvHttpServer {
     if (path === '/v1/kv') return { name: 'range', handler: only(method, 'GET', (request) => this.range(request)) };
     if (path === '/v1/watch') return { name: 'watch', handler: only(method, 'GET', (request) => this.watch(request)) };
     if (path === '/v1/cluster') return { name: 'cluster', handler: only(method, 'GET', () => this.clusterStatus()) };
-    if (path === '/v1/cluster/members') return { name: 'members', handler: only(method, 'POST', (request) => this.addMember(request)) };
-    if (path.startsWith('/v1/cluster/members/')) return { name: 'members', handler: only(method, 'DELETE', (request) => this.removeMember(request)) };
-    if (path === '/v1/cluster/transfer-leader') return { name: 'transfer', handler: only(method, 'POST', (request) => this.transfer(request)) };
+    if (path === '/v1/cluster/members') return { name: 'members', handler: only(method, 'POST', this.admin((request) => this.addMember(request))) };
+    if (path.startsWith('/v1/cluster/members/')) return { name: 'members', handler: only(method, 'DELETE', this.admin((request) => this.removeMember(request))) };
+    if (path === '/v1/cluster/transfer-leader') return { name: 'transfer', handler: only(method, 'POST', this.admin((request) => this.transfer(request))) };
     if (path === '/metrics') return { name: 'metrics', handler: only(method, 'GET', (request) => this.metrics(request)) };
     if (path === '/healthz') return { name: 'healthz', handler: only(method, 'GET', () => this.health()) };
     return { name: 'unknown', handler: () => { throw new ConcordError(ErrorCode.NotFound, `no route ${method} ${path}`); } };
@@ -267,6 +267,15 @@ export class KvHttpServer {
 
   private clusterStatus(): Reply {
     return { status: 200, body: this.options.service.cluster() };
+  }
+
+  /** Administration runs on the leader: a follower proxies the request there (once, never in a loop). */
+  private admin(handler: Handler): Handler {
+    return (request) => {
+      const target = request.headers[proxiedHeader] === undefined ? this.options.service.adminTarget() : null;
+      if (target === null) return handler(request);
+      return proxy(request, target, this.options.requestTimeoutMs, this.options.tls !== undefined);
+    };
   }
 
   private async addMember(request: Parsed): Promise<Reply> {
@@ -365,6 +374,31 @@ export class KvHttpServer {
 }
 
 // ---------------------------------------------------------------- helpers
+
+const proxiedHeader = 'concord-proxied-by';
+
+/** Forwards a request to `target` (host:port) and relays its JSON answer. */
+function proxy(request: Parsed, target: string, timeoutMs: number, useTls: boolean): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const headers: http.OutgoingHttpHeaders = { ...request.headers, [proxiedHeader]: '1', host: target };
+    delete headers.connection;
+    const client = (useTls ? https : http).request(`${useTls ? 'https' : 'http'}://${target}${request.raw.url ?? request.path}`, { method: request.method, headers, timeout: timeoutMs }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        try {
+          resolve({ status: response.statusCode ?? 502, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+        } catch {
+          reject(new ConcordError(ErrorCode.Internal, `leader at ${target} sent a malformed answer`));
+        }
+      });
+      response.on('error', reject);
+    });
+    client.on('timeout', () => client.destroy(new ConcordError(ErrorCode.Timeout, `leader at ${target} did not answer in time`)));
+    client.on('error', (error) => reject(isConcordError(error) ? error : new ConcordError(ErrorCode.NoLeader, `cannot reach the leader at ${target}: ${error.message}`)));
+    client.end(request.body ?? undefined);
+  });
+}
 
 /** No lone surrogates: the string round-trips through UTF-8 unchanged. */
 function isWellFormed(text: string): boolean {
