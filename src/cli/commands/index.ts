@@ -2,12 +2,14 @@ import type { Command } from 'commander';
 import { registerBench } from './bench.js';
 import { registerCluster } from './cluster.js';
 import { registerKv } from './kv.js';
+import { registerNode } from './node.js';
 import { registerStatus } from './status.js';
 
 /** Each CLI command lives in its own file and registers itself here (one line per command). */
 export type RegisterCommand = (program: Command) => void;
 
 export const commands: RegisterCommand[] = [
+  registerNode,
   registerCluster,
   registerKv,
   registerStatus,
