@@ -62,6 +62,8 @@ export function statusFor(code: string): number {
 }
 
 const retryAfterSeconds = '1';
+/** A too-large body up to this size is read and discarded before the 413 goes out. */
+const maxDrainBytes = 64 << 20;
 const jsonHeaders = { 'content-type': 'application/json' } as const;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -140,8 +142,16 @@ export class KvHttpServer {
     }
     const declaredLength = Number(request.headers['content-length'] ?? 0);
     if (declaredLength > this.options.limits.maxBodyBytes) {
-      response.shouldKeepAlive = false; // the unread body makes the connection unusable
-      this.sendError(response, tooLarge(`body of ${declaredLength} bytes exceeds ${this.options.limits.maxBodyBytes}`), finish);
+      // Answer once the body is drained (so the client reads the 413 instead of a reset), unless
+      // it is absurdly large: then answer at once and drop the connection.
+      response.shouldKeepAlive = false;
+      const error = tooLarge(`body of ${declaredLength} bytes exceeds ${this.options.limits.maxBodyBytes}`);
+      if (declaredLength > maxDrainBytes) {
+        this.sendError(response, error, finish);
+        return;
+      }
+      request.on('end', () => this.sendError(response, error, finish));
+      request.resume();
       return;
     }
     readBody(request, this.options.limits.maxBodyBytes).then(
@@ -458,22 +468,25 @@ function readBody(request: http.IncomingMessage, maxBytes: number): Promise<Buff
     let size = 0;
     let failed = false;
     request.on('data', (chunk: Buffer) => {
-      if (failed) return;
       size += chunk.length;
+      if (failed) {
+        if (size > maxDrainBytes) request.destroy();
+        return;
+      }
       if (size > maxBytes) {
+        // Keep draining (bounded) so the 413 is read by the client; answer at the end.
         failed = true;
-        reject(tooLarge(`body exceeds ${maxBytes} bytes`));
+        chunks.length = 0;
         return;
       }
       chunks.push(chunk);
     });
     request.on('end', () => {
-      if (failed) return;
-      resolve(chunks.length === 0 ? null : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      if (failed) reject(tooLarge(`body exceeds ${maxBytes} bytes`));
+      else resolve(chunks.length === 0 ? null : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
     });
     request.on('error', (error) => {
-      if (!failed) reject(new ConcordError(ErrorCode.MalformedInput, `request stream failed: ${error.message}`));
-      failed = true;
+      reject(new ConcordError(ErrorCode.MalformedInput, `request stream failed: ${error.message}`));
     });
   });
 }

@@ -41,7 +41,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     dir: path.join(config.dataDir, 'wal'),
     isCheckpoint: isRaftCheckpoint,
     validateRecord: raftRecordProblem,
-    logger: log.child({ component: 'wal' }),
+    logger: log,
   });
   log.info({ recovered: wal.recovered().length, report: wal.recoveryReport }, 'write-ahead log opened');
   const tls = config.tls === undefined || config.tls.caFile === undefined ? undefined : { certFile: config.tls.certFile, keyFile: config.tls.keyFile, caFile: config.tls.caFile };
@@ -55,7 +55,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
       peers: others,
       clusterSecret: config.secret,
       validateMessage: raftMessageProblem,
-      logger: log.child({ component: 'transport' }),
+      logger: log,
       tls,
     });
   } catch (error) {
