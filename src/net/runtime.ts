@@ -18,11 +18,11 @@ import { Rng } from '../core/rng.js';
  * - once per event-loop turn (`setImmediate`) one `sync()` covers everything appended so far; while
  *   a sync is in flight, new records wait for the next one — so N proposals arriving together cost
  *   one fsync, however many there are;
- * - messages of an output with `sync: true` are held until a sync covering that output's records
- *   completes; messages leave in the order they were produced (a later message never overtakes a
- *   held one, since it may depend on the same state);
- * - client replies are held until every record emitted before them is durable: nothing is
- *   acknowledged from state that a crash of this node could still lose;
+ * - messages and client replies of an output with `sync: true` are held until a sync covering that
+ *   output's records completes; both leave in the order they were produced (a later message or
+ *   reply never overtakes a held one, since it may depend on the same state). Records written with
+ *   `sync: false` hold nothing back: the core learns of their durability through `persisted`
+ *   (a Raft leader counts its own log toward the commit quorum only then);
  * - when a sync completes, the core gets `{ type: 'persisted', throughRecord }`.
  *
  * Time: ticks are counted from a monotonic clock, not from timer callbacks. After a pause (a blocked
@@ -82,6 +82,10 @@ interface Held<T> {
 }
 
 const defaultMaxCatchUpTicks = 10_000;
+
+function lastNeed<T>(queue: readonly Held<T>[]): number {
+  return queue.length > 0 ? queue[queue.length - 1]!.needDurable : 0;
+}
 
 export class Runtime<M, P, Req, Rep> {
   readonly id: NodeId;
@@ -248,12 +252,9 @@ export class Runtime<M, P, Req, Rep> {
       this.appendedRecords += output.persist.length;
       this.scheduleFlush();
     }
-    if (output.messages.length > 0) {
-      const previousNeed = this.heldMessages.length > 0 ? this.heldMessages[this.heldMessages.length - 1]!.needDurable : 0;
-      const ownNeed = output.sync ? this.appendedRecords : 0;
-      this.hold(this.heldMessages, Math.max(previousNeed, ownNeed), output.messages);
-    }
-    if (output.replies.length > 0) this.hold(this.heldReplies, this.appendedRecords, output.replies);
+    const ownNeed = output.sync ? this.appendedRecords : 0;
+    if (output.messages.length > 0) this.hold(this.heldMessages, Math.max(lastNeed(this.heldMessages), ownNeed), output.messages);
+    if (output.replies.length > 0) this.hold(this.heldReplies, Math.max(lastNeed(this.heldReplies), ownNeed), output.replies);
     for (const request of output.timers) {
       if (request.afterTicks === null) this.timers.delete(request.timer);
       else this.timers.set(request.timer, this.ticksElapsed + Math.max(1, request.afterTicks));

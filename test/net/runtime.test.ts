@@ -81,22 +81,30 @@ describe('Runtime (real host) output contract', () => {
     expect(network.sent.map((entry) => entry.message.value)).toEqual(['a', 'b']);
   });
 
-  it('sends messages of an unsynced output at once, but replies only after the records are durable', async () => {
-    const { runtime, log, network } = makeRuntime();
+  it('sends messages and replies of an unsynced output at once, and syncs the records at the end of the turn', async () => {
+    const { runtime, log, network, cores } = makeRuntime();
     runtime.start();
-    let replied = false;
-    const reply = runtime.request(write('x', false, true)).then((value) => {
-      replied = true;
-      return value;
-    });
+    const reply = await runtime.request(write('x', false, true));
+    expect(reply.values).toEqual(['x']);
     expect(network.sent).toHaveLength(1);
     await nextTurn();
-    await nextTurn();
-    expect(replied).toBe(false);
     expect(log.syncCalls).toBe(1);
     log.completeSyncs();
-    await reply;
-    expect(replied).toBe(true);
+    await nextTurn();
+    expect(cores[0]!.persistedInputs).toEqual([1]);
+  });
+
+  it('holds a reply of an unsynced output behind an earlier held reply (order is kept)', async () => {
+    const { runtime, log } = makeRuntime();
+    runtime.start();
+    const order: string[] = [];
+    const first = runtime.request(write('a', true)).then(() => order.push('a'));
+    const second = runtime.request(write('b', false)).then(() => order.push('b'));
+    await nextTurn();
+    expect(order).toEqual([]);
+    log.completeSyncs();
+    await Promise.all([first, second]);
+    expect(order).toEqual(['a', 'b']);
   });
 
   it('feeds persisted inputs with the record count covered by each sync; records appended during a sync go into the next', async () => {
