@@ -91,10 +91,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     tickIntervalMs: config.tickIntervalMs,
     requestTimeoutMs: config.requestTimeoutMs,
     maxPendingRequests: 20_000,
-    afterInputs: () => {
-      service?.watchHub.check();
-      if (core !== null) metrics?.observeTerm(core.status().term);
-    },
+    afterInputs: () => service?.watchHub.check(),
     onSync: ({ records, durationMs }) => {
       metrics?.syncRecords.observe(records);
       metrics?.syncDuration.observe(durationMs / 1000);
@@ -114,20 +111,21 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     onProposal: (op) => metrics?.proposals.inc({ op }),
   });
   const kvService = service;
-  metrics = new KvMetrics(config.id, {
+  const nodeMetrics = new KvMetrics(config.id, {
     status: () => {
       const status = liveCore().status();
       return { term: status.term, commitIndex: status.commitIndex, appliedIndex: status.appliedIndex, isLeader: status.role === 'leader', revision: machine!.revision };
     },
     runtime: () => ({ ...runtime.stats, pendingRequests: runtime.pendingRequests }),
   });
+  metrics = nodeMetrics;
   const httpTls = config.tls === undefined ? undefined : { cert: await readFile(config.tls.certFile), key: await readFile(config.tls.keyFile) };
   const http = new KvHttpServer({
     service: kvService,
     limits: defaultKvLimits,
     requestTimeoutMs: config.requestTimeoutMs,
     logger: log.child({ component: 'http' }),
-    metrics,
+    metrics: nodeMetrics,
     token: config.token,
     tls: httpTls,
     healthy: () => {
@@ -137,6 +135,9 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
   });
 
   runtime.start();
+  // Elections are counted from term changes, sampled (status() is too costly for every input).
+  const termSampler = setInterval(() => nodeMetrics.observeTerm(liveCore().status().term), 100);
+  termSampler.unref();
   followPeerAddresses(kvService, transport, config, log);
   const httpAddress = await http.listen(config.http.host, config.http.port).catch(async (error: unknown) => {
     await runtime.stop();
@@ -152,6 +153,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     if (stopping !== null) return stopping;
     stopping = (async () => {
       clearInterval(advertiser);
+      clearInterval(termSampler);
       kvService.watchHub.closeAll(new Error('node stopping'));
       await http.close().catch(() => undefined);
       await runtime.stop();
