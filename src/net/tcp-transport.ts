@@ -53,7 +53,7 @@ export interface TcpTransportOptions {
   readonly keepaliveIntervalMs?: number;
   /** A ready link that received nothing (not even a ping) for this long is torn down. Default 5000 ms. */
   readonly idleTimeoutMs?: number;
-  /** Unauthenticated connections held at once; more are refused. Default 64. */
+  /** Unauthenticated connections held at once; beyond it the oldest is dropped. Default 64. */
   readonly maxPendingConnections?: number;
   /** Uniform [0, 1) source for backoff jitter. Default Math.random. */
   readonly random?: () => number;
@@ -297,10 +297,17 @@ export class TcpTransport<M> implements Transport<M> {
   }
 
   private accept(socket: net.Socket): void {
-    if (this.closed || this.pending.size >= this.settings.maxPendingConnections) {
-      this.logger.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}` }, 'connection refused: too many unauthenticated connections');
+    if (this.closed) {
       socket.destroy();
       return;
+    }
+    if (this.pending.size >= this.settings.maxPendingConnections) {
+      // Evict the oldest unauthenticated connection rather than refuse the newest: a member
+      // completes its handshake in one round trip, so a flood of idle strangers cannot lock it out.
+      const oldest = this.pending.values().next().value!;
+      this.pending.delete(oldest);
+      this.logger.warn({ remote: oldest.remoteAddress }, 'unauthenticated connection evicted: too many pending handshakes');
+      oldest.destroy();
     }
     this.counters.connectionsAccepted += 1;
     socket.setNoDelay(true);

@@ -41,8 +41,8 @@ async function segmentFiles(dir: string): Promise<string[]> {
 }
 
 /** Writes `count` records (synced in batches of 5) and closes; returns the records. */
-async function populate(dir: string, count: number, textBytes = 40): Promise<Rec[]> {
-  const log = await openLog(dir);
+async function populate(dir: string, count: number, textBytes = 40, segmentSizeBytes = 4096): Promise<Rec[]> {
+  const log = await openLog(dir, { segmentSizeBytes });
   const records = Array.from({ length: count }, (_, n) => rec(n, textBytes));
   for (let start = 0; start < count; start += 5) {
     log.append(records.slice(start, start + 5));
@@ -264,7 +264,7 @@ describe('WriteAheadLog: recovery rule (torn tail vs corruption)', () => {
 
   it('refuses torn-looking damage (zero header, zero sector) when a valid record follows it', async () => {
     const dir = await tempDir();
-    await populate(dir, 6, 700);
+    await populate(dir, 6, 1500, 64 * 1024);
     const last = (await segmentFiles(dir)).at(-1)!;
     const path = join(dir, last);
     const extents = await recordExtents(path);

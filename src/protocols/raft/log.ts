@@ -20,6 +20,8 @@ export class RaftLog<C> {
   private startTerm: number;
   private entries: LogEntry<C>[] = [];
   private cumulativeBytes: number[] = [];
+  /** Cumulative size of the compacted entries (the origin of `cumulativeBytes`). */
+  private bytesBeforeStart = 0;
 
   constructor(start: { index: number; term: number } = { index: 0, term: 0 }, entries: readonly LogEntry<C>[] = []) {
     assert(start.index >= 0 && start.term >= 0, 'log start must be non-negative');
@@ -120,7 +122,7 @@ export class RaftLog<C> {
     this.entries.length = keep;
     this.cumulativeBytes.length = keep;
     let previousTerm = keep === 0 ? this.startTerm : this.entries[keep - 1]!.term;
-    let total = keep === 0 ? 0 : this.cumulativeBytes[keep - 1]!;
+    let total = keep === 0 ? this.bytesBeforeStart : this.cumulativeBytes[keep - 1]!;
     for (let offset = 0; offset < entries.length; offset += 1) {
       const entry = entries[offset]!;
       assert(entry.index === first + offset, 'appended entries must be contiguous');
@@ -151,7 +153,7 @@ export class RaftLog<C> {
     const lo = from - this.startIndex - 1;
     let hi = last - this.startIndex - 1;
     if (maxBytes !== Number.POSITIVE_INFINITY) {
-      const base = lo === 0 ? 0 : this.cumulativeBytes[lo - 1]!;
+      const base = lo === 0 ? this.bytesBeforeStart : this.cumulativeBytes[lo - 1]!;
       hi = Math.max(lo, this.lastPositionWithin(lo, hi, base + maxBytes));
     }
     return this.entries.slice(lo, hi + 1);
@@ -162,7 +164,7 @@ export class RaftLog<C> {
     const lo = Math.max(from, this.startIndex + 1) - this.startIndex - 1;
     const hi = Math.min(to, this.lastIndex()) - this.startIndex - 1;
     if (hi < lo) return 0;
-    return this.cumulativeBytes[hi]! - (lo === 0 ? 0 : this.cumulativeBytes[lo - 1]!);
+    return this.cumulativeBytes[hi]! - (lo === 0 ? this.bytesBeforeStart : this.cumulativeBytes[lo - 1]!);
   }
 
   /** Discards entries through `index` (which must be in the log); its term stays known. */
@@ -171,6 +173,7 @@ export class RaftLog<C> {
     assert(index <= this.lastIndex(), () => `cannot compact through ${index} beyond last index ${this.lastIndex()}`);
     const drop = index - this.startIndex;
     this.startTerm = this.entries[drop - 1]!.term;
+    this.bytesBeforeStart = this.cumulativeBytes[drop - 1]!;
     this.startIndex = index;
     this.entries.splice(0, drop);
     this.cumulativeBytes.splice(0, drop);
@@ -182,6 +185,7 @@ export class RaftLog<C> {
     this.startTerm = start.term;
     this.entries = [];
     this.cumulativeBytes = [];
+    this.bytesBeforeStart = 0;
   }
 
   /** A copy of the kept entries (for checkpoint records and inspection). */

@@ -85,6 +85,8 @@ export class Progress {
   paused = false;
   /** Heard from since the last check-quorum round. */
   recentActive = true;
+  /** Highest commit index sent to this member (so an idle follower still learns the commit index). */
+  sentCommit = 0;
   /** Highest heartbeat context this member has echoed (ReadIndex / lease rounds). */
   ackedContext = 0;
   /** Replicate only: whether an acknowledgement arrived since the last heartbeat round. */
@@ -165,6 +167,11 @@ export class Progress {
     } else {
       this.paused = true;
     }
+  }
+
+  /** Whether an (empty) append could tell the member a higher commit index it is able to use. */
+  canBumpCommit(commit: number): boolean {
+    return commit > this.sentCommit && this.sentCommit < this.next - 1;
   }
 
   /** Whether sending another append must wait (flow control). */

@@ -129,6 +129,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
   private vote: NodeId | null = null;
   private commit = 0;
   private persistedCommit = 0;
+  private hardStateDirty = false;
   private snapshot: { meta: SnapshotMeta; data: Uint8Array } | null = null;
 
   // Applied state (rebuilt from the snapshot and the log).
@@ -198,6 +199,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
 
   start(): Output<RaftMessage<Cmd<A>>, RaftRecord<Cmd<A>>, RaftReply<A>> {
     if (this.bootstrapVoters !== null && this.raftLog.lastIndex() === 0) this.bootstrap(this.bootstrapVoters);
+    this.flushHardState();
     return this.out.take();
   }
 
@@ -308,9 +310,9 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     assert(voters.includes(this.id), 'a bootstrapping node must be one of the founding voters');
     const entry: LogEntry<Cmd<A>> = { index: 1, term: 1, sizeBytes: 0, payload: { type: 'bootstrap', voters: [...voters].sort() } };
     this.term = 1;
+    this.markHardStateDirty();
     this.appendToLog([entry], true);
     this.commit = 1;
-    this.persistHardState(true);
     this.applyCommitted();
   }
 
@@ -389,10 +391,14 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       case 'append':
       case 'heartbeat':
       case 'snapshotChunk':
-        if (this.config.checkQuorum || this.config.preVote) this.send(from, { type: 'heartbeatResponse', term: this.term, context: 0 });
+        // Figure 2: the reply carries our term, so a deposed leader learns it and steps down.
+        this.send(from, { type: 'heartbeatResponse', term: this.term, context: 0 });
         break;
       case 'requestPreVote':
         this.send(from, { type: 'preVoteResponse', term: this.term, granted: false });
+        break;
+      case 'requestVote':
+        this.send(from, { type: 'voteResponse', term: this.term, granted: false });
         break;
       case 'forwardProposals':
         this.handleForwardedProposals(from, message.proposals);
@@ -424,7 +430,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     if (granted) {
       this.electionElapsed = 0;
       this.vote = from;
-      this.persistHardState(true);
+      this.markHardStateDirty();
     }
     this.send(from, { type: 'voteResponse', term: this.term, granted });
   }
@@ -527,7 +533,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     if (term > this.term) {
       this.term = term;
       this.vote = null;
-      this.persistHardState(true);
+      this.markHardStateDirty();
     }
     if (wasLeader) this.stepDownAsLeader(cause);
     this.role = 'follower';
@@ -580,7 +586,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     this.role = 'candidate';
     this.term += 1;
     this.vote = this.id;
-    this.persistHardState(true);
+    this.markHardStateDirty();
     this.votes.clear();
     if (this.leader !== null) this.leaderChanged(null);
   }
@@ -785,6 +791,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       { sync: true },
     );
     this.persistedCommit = this.commit;
+    this.hardStateDirty = false;
     this.trackUnstable(record);
     this.resolveProposalsSkippedBySnapshot(meta.index);
     return true;
@@ -811,6 +818,11 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
 
   private appendToLog(entries: readonly LogEntry<Cmd<A>>[], sync: boolean): void {
     if (entries.length === 0) return;
+    if (this.hardStateDirty) {
+      // The term / vote these entries are appended under must be on disk first.
+      this.hardStateDirty = false;
+      this.writeHardState(true);
+    }
     const first = entries[0]!.index;
     if (first <= this.raftLog.lastIndex()) this.durableIndex = Math.min(this.durableIndex, first - 1);
     this.raftLog.append(entries);
@@ -837,18 +849,24 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
 
   private handleAppendAccepted(from: NodeId, pr: Progress, matchIndex: number): void {
     pr.ackedSinceHeartbeat = true;
-    if (!pr.maybeUpdate(matchIndex)) return;
+    const updated = pr.maybeUpdate(matchIndex);
     switch (pr.state) {
       case 'probe':
+        if (!updated) return;
         pr.becomeReplicate();
         break;
       case 'snapshot':
-        if (pr.match + 1 >= this.raftLog.firstIndex()) {
-          pr.becomeProbe();
-          pr.becomeReplicate();
+        // The follower holds the snapshot being sent (or more): the transfer is over. If we have
+        // compacted past it meanwhile, probing finds that out and starts a newer snapshot.
+        if (pr.snapshot !== null && pr.match < pr.snapshot.meta.index) {
+          if (!updated) return;
+          break;
         }
+        pr.becomeProbe();
+        if (pr.match + 1 >= this.raftLog.firstIndex()) pr.becomeReplicate();
         break;
       case 'replicate':
+        if (!updated) return;
         pr.inflights.freeThrough(matchIndex);
         break;
     }
@@ -912,7 +930,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       if (this.raftLog.bytesBetween(pr.next, last) < this.config.maxSizePerMessageBytes) return false;
     }
     const entries = pr.next <= last ? this.raftLog.slice(pr.next, last, this.config.maxSizePerMessageBytes) : [];
-    if (entries.length === 0 && !allowEmpty) return false;
+    if (entries.length === 0 && !allowEmpty && !pr.canBumpCommit(this.commit)) return false;
     this.sendAppend(to, pr, entries);
     return entries.length > 0;
   }
@@ -925,6 +943,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       return;
     }
     this.send(to, { type: 'append', term: this.term, prevIndex, prevTerm, entries, commit: this.commit });
+    pr.sentCommit = Math.max(pr.sentCommit, Math.min(this.commit, prevIndex + entries.length));
     if (entries.length > 0) {
       const lastIndex = entries[entries.length - 1]!.index;
       pr.sentEntries(lastIndex, this.raftLog.bytesBetween(entries[0]!.index, lastIndex));
@@ -961,7 +980,9 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       this.nextReadBatch = [];
     }
     for (const [id, pr] of this.progress) {
-      this.send(id, { type: 'heartbeat', term: this.term, commit: Math.min(pr.match, this.commit), context });
+      const commit = Math.min(pr.match, this.commit);
+      pr.sentCommit = Math.max(pr.sentCommit, commit);
+      this.send(id, { type: 'heartbeat', term: this.term, commit, context });
     }
     this.advanceReads();
   }
@@ -1002,20 +1023,36 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     } else {
       this.flushForwards();
     }
-    if (this.commit > this.persistedCommit) this.persistHardState(false);
+    this.flushHardState();
   }
 
   private flushAppends(): void {
     const commitAdvanced = this.commit > this.commitAtStepStart;
     if (!commitAdvanced && !this.needsBroadcast) return;
     this.needsBroadcast = false;
-    for (const [id, pr] of this.progress) {
-      let sent = this.maybeSendAppend(id, pr, commitAdvanced);
-      while (sent) sent = this.maybeSendAppend(id, pr, false);
+    // An empty append goes out only where it tells a follower a commit index it can use (`canBumpCommit`).
+    for (const [id, pr] of this.progress) while (this.maybeSendAppend(id, pr, false));
+  }
+
+  /**
+   * Term and vote changes are written once per step (coalesced), but always before any entries
+   * record that follows them, and always synced: no message of this step leaves before they are
+   * durable. Commit-only changes are written lazily at the end of the step.
+   */
+  private markHardStateDirty(): void {
+    this.hardStateDirty = true;
+  }
+
+  private flushHardState(): void {
+    if (this.hardStateDirty) {
+      this.hardStateDirty = false;
+      this.writeHardState(true);
+    } else if (this.commit > this.persistedCommit) {
+      this.writeHardState(false);
     }
   }
 
-  private persistHardState(sync: boolean): void {
+  private writeHardState(sync: boolean): void {
     this.out.persist({ type: 'hardState', hardState: this.hardState() }, { sync });
     this.persistedCommit = this.commit;
   }
@@ -1159,9 +1196,10 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     this.raftLog.compact(compactTo);
     const record = this.out.persist(
       { type: 'checkpoint', snapshot: meta, data, hardState: this.hardState(), logStart: this.raftLog.start, entries: this.raftLog.allEntries() },
-      { sync: false },
+      { sync: this.hardStateDirty },
     );
     this.persistedCommit = this.commit;
+    this.hardStateDirty = false;
     this.trackUnstable(record);
   }
 
