@@ -1,7 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
-import { isConcordError } from '../core/errors.js';
 import type { NodeId } from '../core/ids.js';
 import { Runtime } from '../net/runtime.js';
 import { TcpTransport } from '../net/tcp-transport.js';
@@ -15,7 +14,7 @@ import type { NodeConfig } from './config.js';
 import { KvHttpServer } from './http.js';
 import { KvMetrics } from './metrics.js';
 import { raftMessageProblem, raftRecordProblem } from './raft-wire.js';
-import { RaftKvService, httpAddressKey, peerAddressKey, type KvRaftMessage, type KvRaftRecord, type KvRaftReply, type KvRaftRequest, type KvRuntime } from './service.js';
+import { RaftKvService, httpAddressKey, type KvRaftMessage, type KvRaftRecord, type KvRaftReply, type KvRaftRequest, type KvRuntime } from './service.js';
 import { parseAddress } from './config.js';
 
 /**
@@ -138,7 +137,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
   // Elections are counted from term changes, sampled (status() is too costly for every input).
   const termSampler = setInterval(() => nodeMetrics.observeTerm(liveCore().status().term), 100);
   termSampler.unref();
-  followPeerAddresses(kvService, transport, config, log);
+  const peerFollower = followPeerAddresses(kvService, transport, config, log);
   const httpAddress = await http.listen(config.http.host, config.http.port).catch(async (error: unknown) => {
     await runtime.stop();
     await transport.close();
@@ -154,6 +153,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     stopping = (async () => {
       clearInterval(advertiser);
       clearInterval(termSampler);
+      clearInterval(peerFollower);
       kvService.watchHub.closeAll(new Error('node stopping'));
       await http.close().catch(() => undefined);
       await runtime.stop();
@@ -177,33 +177,47 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
   };
 }
 
-/** Keeps the transport's peer table in step with the replicated member addresses. */
-function followPeerAddresses(service: RaftKvService, transport: TcpTransport<KvRaftMessage>, config: NodeConfig, log: Logger): void {
-  const prefix = peerAddressKey('');
-  const apply = (key: string, value: string | null): void => {
-    const id = key.slice(prefix.length);
-    if (id === config.id) return;
-    if (value === null) {
+/**
+ * Keeps the transport's peer table in step with the membership: every `intervalMs` it compares
+ * the configuration's members with the ones it knows and looks up the replicated address of each
+ * new one (written before the member was added, so it is there). O(members), never a scan of the
+ * key space; a membership change takes a log round trip of its own anyway.
+ */
+function followPeerAddresses(service: RaftKvService, transport: TcpTransport<KvRaftMessage>, config: NodeConfig, log: Logger, intervalMs = 200): NodeJS.Timeout {
+  const known = new Map<NodeId, string>();
+  let lastMembers = '';
+  const refresh = (): void => {
+    const members = service.memberIds();
+    const signature = members.join(',');
+    if (signature === lastMembers) return;
+    let complete = true;
+    for (const id of members) {
+      if (id === config.id) continue;
+      const address = service.peerAddress(id);
+      if (address === null) {
+        complete = false; // address not applied here yet: try again next time
+        continue;
+      }
+      if (known.get(id) === address) continue;
+      try {
+        transport.addPeer(id, parseAddress(address, `address of ${id}`));
+        known.set(id, address);
+        log.info({ peer: id, address }, 'peer address learned');
+      } catch (error) {
+        log.warn({ peer: id, err: error }, 'ignoring a bad replicated peer address');
+      }
+    }
+    for (const id of [...known.keys()]) {
+      if (members.includes(id)) continue;
+      known.delete(id);
       if (!config.peers.has(id)) transport.removePeer(id);
-      return;
     }
-    try {
-      transport.addPeer(id, parseAddress(value, `address of ${id}`));
-      log.info({ peer: id, address: value }, 'peer address learned');
-    } catch (error) {
-      log.warn({ peer: id, err: error }, 'ignoring a bad replicated peer address');
-    }
+    if (complete) lastMembers = signature;
   };
-  // The current table, then every later change (same turn: nothing falls in between).
-  for (const entry of service.metadataEntries(prefix)) apply(entry.key, entry.value);
-  service.watchHub.watch(prefix, 0, {
-    onEvents: (events) => {
-      for (const event of events) apply(event.key, event.type === 'put' ? event.value : null);
-    },
-    onError: (error) => {
-      if (isConcordError(error, 'COMPACTED')) followPeerAddresses(service, transport, config, log);
-    },
-  });
+  refresh();
+  const timer = setInterval(refresh, intervalMs);
+  timer.unref();
+  return timer;
 }
 
 /** Publishes this node's HTTP address in the replicated metadata (for admin proxying), retrying until it sticks. */

@@ -174,6 +174,12 @@ export class RaftKvService implements KvService {
 
   // ---------------------------------------------------------------- plumbing
 
+  /** Every member of the current configuration (voters of both halves and learners), sorted. */
+  memberIds(): NodeId[] {
+    const membership = this.options.status().membership;
+    return [...new Set([...membership.voters, ...membership.outgoingVoters, ...membership.learners, ...membership.learnersNext])].sort();
+  }
+
   /** Replicated metadata entries under `prefix` (a reserved prefix), read locally. */
   metadataEntries(prefix: string): { key: string; value: string }[] {
     const result = this.options.stateMachine().query({ op: 'range', prefix, limit: 100_000 });
