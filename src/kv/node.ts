@@ -90,6 +90,8 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     tickIntervalMs: config.tickIntervalMs,
     requestTimeoutMs: config.requestTimeoutMs,
     maxPendingRequests: 20_000,
+    // Commit-index-only hard states need no fsync of their own (etcd: MustSync); entries do.
+    isPromptRecord: (record) => record.type !== 'hardState',
     afterInputs: () => service?.watchHub.check(),
     onSync: ({ records, durationMs }) => {
       metrics?.syncRecords.observe(records);

@@ -55,6 +55,16 @@ export interface RuntimeOptions<M, P, Req, Rep> {
    * watch hubs read the core's state here. Must not call back into the runtime synchronously.
    */
   readonly afterInputs?: () => void;
+  /**
+   * Records the core waits for promptly even when written with `sync: false` (a Raft leader's own
+   * entries). Others written with `sync: false` are *lazy*: they start no sync of their own and
+   * ride along with the next one, or are synced after `lazySyncDelayMs`. Default: every record is
+   * prompt. (Raft's commit-index-only hard states are lazy: losing one costs nothing, and syncing
+   * each would put a second fsync in front of the next write.)
+   */
+  readonly isPromptRecord?: (record: P) => boolean;
+  /** Bound on how long a lazy record may stay unsynced (default 10 ticks). */
+  readonly lazySyncDelayMs?: number;
   /** Called after every completed sync (group-commit observability). */
   readonly onSync?: (info: { readonly records: number; readonly durationMs: number }) => void;
 }
@@ -104,6 +114,9 @@ export class Runtime<M, P, Req, Rep> {
   private appendedRecords = 0;
   private durableRecords = 0;
   private syncInFlight: Promise<void> | null = null;
+  /** Highest record number that must be synced without waiting for the lazy delay. */
+  private promptRecords = 0;
+  private lazyTimer: NodeJS.Timeout | null = null;
   private flushScheduled = false;
   private stepping = false;
   private state: 'created' | 'running' | 'stopped' = 'created';
@@ -249,7 +262,11 @@ export class Runtime<M, P, Req, Rep> {
   private handleOutput(output: Output<M, P, Rep>): void {
     if (output.persist.length > 0) {
       this.options.log.append(output.persist);
-      this.appendedRecords += output.persist.length;
+      const isPrompt = this.options.isPromptRecord;
+      for (const record of output.persist) {
+        this.appendedRecords += 1;
+        if (output.sync || isPrompt === undefined || isPrompt(record)) this.promptRecords = this.appendedRecords;
+      }
       this.scheduleFlush();
     }
     const ownNeed = output.sync ? this.appendedRecords : 0;
@@ -327,6 +344,22 @@ export class Runtime<M, P, Req, Rep> {
     this.fireDueTimers();
     this.release();
     if (this.syncInFlight !== null || this.appendedRecords === this.durableRecords) return;
+    if (this.promptRecords > this.durableRecords) {
+      this.startSync();
+      return;
+    }
+    // Only lazy records wait: sync them later unless a prompt sync takes them along first.
+    if (this.lazyTimer === null) {
+      this.lazyTimer = setTimeout(() => {
+        this.lazyTimer = null;
+        if (this.state === 'running' && this.syncInFlight === null && this.appendedRecords > this.durableRecords) this.startSync();
+      }, this.options.lazySyncDelayMs ?? this.options.tickIntervalMs * 10);
+    }
+  }
+
+  private startSync(): void {
+    if (this.lazyTimer !== null) clearTimeout(this.lazyTimer);
+    this.lazyTimer = null;
     const throughRecord = this.appendedRecords;
     const startedMs = this.clock();
     this.syncInFlight = this.options.log.sync().then(
@@ -371,6 +404,8 @@ export class Runtime<M, P, Req, Rep> {
   private halt(reason: ConcordError): void {
     if (this.tickTimer !== null) clearInterval(this.tickTimer);
     this.tickTimer = null;
+    if (this.lazyTimer !== null) clearTimeout(this.lazyTimer);
+    this.lazyTimer = null;
     this.heldMessages.length = 0;
     this.heldReplies.length = 0;
     this.inputQueue.length = 0;

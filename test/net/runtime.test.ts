@@ -152,6 +152,48 @@ describe('Runtime (real host) output contract', () => {
   });
 });
 
+describe('Runtime lazy records', () => {
+  const lazyOptions = { isPromptRecord: (record: string) => !record.startsWith('lazy:'), lazySyncDelayMs: 30 };
+
+  it('starts no sync for lazy records alone, but syncs them within the lazy delay', async () => {
+    const { runtime, log, cores } = makeRuntime(lazyOptions);
+    runtime.start();
+    await runtime.request(write('lazy:commit', false));
+    await nextTurn();
+    await nextTurn();
+    expect(log.syncCalls).toBe(0);
+    await sleep(60);
+    expect(log.syncCalls).toBe(1);
+    log.completeSyncs();
+    await nextTurn();
+    expect(cores[0]!.persistedInputs).toEqual([1]);
+  });
+
+  it('lets lazy records ride along with the next prompt sync', async () => {
+    const { runtime, log, cores } = makeRuntime(lazyOptions);
+    runtime.start();
+    await runtime.request(write('lazy:commit', false));
+    await runtime.request(write('entry', false));
+    await nextTurn();
+    expect(log.syncCalls).toBe(1);
+    log.completeSyncs();
+    await nextTurn();
+    expect(cores[0]!.persistedInputs).toEqual([2]);
+    await sleep(60);
+    expect(log.syncCalls).toBe(1);
+  });
+
+  it('treats a lazy-looking record of a sync output as prompt', async () => {
+    const { runtime, log } = makeRuntime(lazyOptions);
+    runtime.start();
+    const reply = runtime.request(write('lazy:vote', true));
+    await nextTurn();
+    expect(log.syncCalls).toBe(1);
+    log.completeSyncs();
+    await reply;
+  });
+});
+
 describe('Runtime time, timers, deadlines and failure', () => {
   it('counts ticks from the clock and delivers missed ticks before the next request', async () => {
     let nowMs = 0;
