@@ -66,6 +66,8 @@ const retryAfterSeconds = '1';
 const maxDrainBytes = 64 << 20;
 const jsonHeaders = { 'content-type': 'application/json' } as const;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** Shared by every request without a query string (read-only use). */
+const noParameters = new URLSearchParams();
 
 type Handler = (request: Parsed) => Promise<Reply> | Reply;
 
@@ -86,6 +88,8 @@ export class KvHttpServer {
   private readonly server: http.Server;
   private readonly tokenDigest: Buffer | null;
   private readonly watches = new Set<WatchStream>();
+  /** Bounded by routes × statuses (a few dozen). */
+  private readonly latencyChildren = new Map<string, { observe(value: number): void }>();
 
   constructor(private readonly options: HttpServerOptions) {
     this.tokenDigest = options.token === undefined ? null : digest(options.token);
@@ -126,14 +130,13 @@ export class KvHttpServer {
   // ---------------------------------------------------------------- request cycle
 
   private onRequest(request: http.IncomingMessage, response: http.ServerResponse): void {
-    const startedNs = process.hrtime.bigint();
+    const startedMs = performance.now();
     const url = request.url ?? '/';
     const queryAt = url.indexOf('?');
     const path = queryAt < 0 ? url : url.slice(0, queryAt);
     const route = this.route(request.method ?? 'GET', path);
     const finish = (status: number): void => {
-      const seconds = Number(process.hrtime.bigint() - startedNs) / 1e9;
-      this.options.metrics.requestDuration.observe({ route: route.name, status }, seconds);
+      this.latency(route.name, status).observe((performance.now() - startedMs) / 1000);
     };
     if (route.name !== 'healthz' && !this.authorized(request)) {
       this.sendError(response, new ConcordError(ErrorCode.Unauthenticated, 'missing or wrong bearer token'), finish);
@@ -156,7 +159,7 @@ export class KvHttpServer {
     }
     readBody(request, this.options.limits.maxBodyBytes).then(
       (body) => {
-        const query = new URLSearchParams(queryAt < 0 ? '' : url.slice(queryAt + 1));
+        const query = queryAt < 0 ? noParameters : new URLSearchParams(url.slice(queryAt + 1));
         const parsed: Parsed = { method: request.method ?? 'GET', path, query, body, headers: request.headers, raw: request, response };
         return route.handler(parsed);
       },
@@ -171,6 +174,17 @@ export class KvHttpServer {
         this.sendError(response, error, finish);
       },
     );
+  }
+
+  /** The latency histogram's child for (route, status), cached: label hashing per request is not free. */
+  private latency(route: string, status: number): { observe(value: number): void } {
+    const key = `${route} ${status}`;
+    let child = this.latencyChildren.get(key);
+    if (child === undefined) {
+      child = this.options.metrics.requestDuration.labels(route, String(status));
+      this.latencyChildren.set(key, child);
+    }
+    return child;
   }
 
   private authorized(request: http.IncomingMessage): boolean {
@@ -265,6 +279,7 @@ export class KvHttpServer {
     noQuery(request.query, ['prefix', 'revision']);
     const prefix = request.query.get('prefix') ?? '';
     if (Buffer.byteLength(prefix) > this.options.limits.maxKeyBytes) throw tooLarge(`prefix longer than ${this.options.limits.maxKeyBytes} bytes`);
+    if (prefix.startsWith('\u0000')) throw invalid('prefixes starting with U+0000 are reserved');
     const lastEventId = request.headers['last-event-id'];
     let fromRevision = intParam(request.query, 'revision', { min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 0 });
     if (typeof lastEventId === 'string' && /^\d{1,15}$/.test(lastEventId)) fromRevision = Number(lastEventId) + 1;
@@ -463,6 +478,10 @@ function intParam(query: URLSearchParams, name: string, bounds: { min: number; m
 
 /** Reads the whole body, failing with 413 past `maxBytes`. `null` when there is none. */
 function readBody(request: http.IncomingMessage, maxBytes: number): Promise<Buffer | null> {
+  if (request.headers['content-length'] === '0' || (request.headers['content-length'] === undefined && request.headers['transfer-encoding'] === undefined)) {
+    // No body (the usual GET): nothing to wait for; node:http discards the empty stream.
+    return Promise.resolve(null);
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

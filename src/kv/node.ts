@@ -109,7 +109,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     status: () => liveCore().status(),
     stateMachine: () => machine!,
     configuredPeers: new Map([...config.peers].map(([id, address]) => [id, `${address.host}:${address.port}`])),
-    onProposal: (op) => metrics?.proposals.inc({ op }),
+    onProposal: (op) => metrics?.countProposal(op),
   });
   const kvService = service;
   const nodeMetrics = new KvMetrics(config.id, {
