@@ -86,8 +86,8 @@ describe('Runtime (real host) output contract', () => {
     runtime.start();
     const reply = await runtime.request(write('x', false, true));
     expect(reply.values).toEqual(['x']);
-    expect(network.sent).toHaveLength(1);
     await nextTurn();
+    expect(network.sent).toHaveLength(1);
     expect(log.syncCalls).toBe(1);
     log.completeSyncs();
     await nextTurn();
