@@ -62,6 +62,8 @@ export function statusFor(code: string): number {
 }
 
 const retryAfterSeconds = '1';
+/** Open client connections at once; more are refused by the listener (bounded memory). */
+const maxConnections = 4096;
 /** A too-large body up to this size is read and discarded before the 413 goes out. */
 const maxDrainBytes = 64 << 20;
 const jsonHeaders = { 'content-type': 'application/json' } as const;
@@ -100,6 +102,7 @@ export class KvHttpServer {
     this.server.requestTimeout = options.requestTimeoutMs + 2_000;
     this.server.keepAliveTimeout = 30_000;
     this.server.maxHeadersCount = 64;
+    this.server.maxConnections = maxConnections;
     this.server.on('clientError', (error, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       else socket.destroy(error);
