@@ -30,6 +30,10 @@ export interface NodeConfig {
   readonly heartbeatIntervalTicks: number;
   readonly requestTimeoutMs: number;
   readonly logLevel: string;
+  /** How linearizable reads are served: ReadIndex (default) or leader leases (needs bounded clock drift). */
+  readonly readMode: 'readIndex' | 'lease';
+  /** Serve `/v1/debug/faults…` (clock and link faults) for fault-injection tests. Never on by default. */
+  readonly enableFaultInjection: boolean;
 }
 
 /** The development secret used when none is given; fine on loopback, refused elsewhere. */
@@ -52,6 +56,8 @@ export interface RawNodeOptions {
   heartbeatIntervalTicks?: unknown;
   requestTimeoutMs?: unknown;
   logLevel?: unknown;
+  readMode?: unknown;
+  enableFaultInjection?: unknown;
   config?: unknown;
 }
 
@@ -149,7 +155,15 @@ export function resolveNodeConfig(flags: RawNodeOptions, env: NodeJS.ProcessEnv 
     heartbeatIntervalTicks,
     requestTimeoutMs: integer(raw.requestTimeoutMs, '--request-timeout-ms', 5_000, { min: 10, max: 600_000 }),
     logLevel: optionalString(raw.logLevel, '--log-level') ?? env.CONCORD_LOG_LEVEL ?? 'info',
+    readMode: readModeOf(raw.readMode),
+    enableFaultInjection: raw.enableFaultInjection === true || raw.enableFaultInjection === 'true',
   };
+}
+
+function readModeOf(value: unknown): 'readIndex' | 'lease' {
+  if (value === undefined || value === 'readIndex' || value === 'read-index') return 'readIndex';
+  if (value === 'lease') return 'lease';
+  throw bad('--read-mode must be read-index or lease');
 }
 
 function readConfigFile(file: string): RawNodeOptions {
@@ -160,7 +174,7 @@ function readConfigFile(file: string): RawNodeOptions {
     throw bad(`cannot read config file ${file}: ${(error as Error).message}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw bad(`config file ${file} must hold a JSON object`);
-  const allowed = new Set(['id', 'peers', 'http', 'data', 'secret', 'token', 'tlsCert', 'tlsKey', 'tlsCa', 'join', 'tickIntervalMs', 'electionTimeoutTicks', 'heartbeatIntervalTicks', 'requestTimeoutMs', 'logLevel']);
+  const allowed = new Set(['id', 'peers', 'http', 'data', 'secret', 'token', 'tlsCert', 'tlsKey', 'tlsCa', 'join', 'tickIntervalMs', 'electionTimeoutTicks', 'heartbeatIntervalTicks', 'requestTimeoutMs', 'logLevel', 'readMode', 'enableFaultInjection']);
   for (const key of Object.keys(parsed)) if (!allowed.has(key)) throw bad(`config file ${file}: unknown field "${key}"`);
   return parsed as RawNodeOptions;
 }

@@ -8,6 +8,7 @@ import { isNodeId } from '../core/ids.js';
 import type { Consistency, KvLimits, KvService, ReadOptions, SessionRef, WriteOptions } from './api.js';
 import type { KvMetrics } from './metrics.js';
 import { WatchStream } from './watch-stream.js';
+import { applyFaultRequest, describeFaults, type FaultControls } from './faults.js';
 
 /**
  * HTTP API v1 on node:http. Every request is validated; every failure is JSON
@@ -26,6 +27,8 @@ export interface HttpServerOptions {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   /** Whether this node is ready to serve (false while starting or stopping). */
   readonly healthy: () => { readonly ok: boolean; readonly detail: Record<string, unknown> };
+  /** Fault injection (`/v1/debug/faults…`), present only when the node enables it. */
+  readonly faults?: FaultControls;
 }
 
 /** Status of every stable error code at the HTTP edge. */
@@ -228,6 +231,11 @@ export class KvHttpServer {
     if (path === '/v1/cluster/transfer-leader') return { name: 'transfer', handler: only(method, 'POST', this.admin((request) => this.transfer(request))) };
     if (path === '/metrics') return { name: 'metrics', handler: only(method, 'GET', (request) => this.metrics(request)) };
     if (path === '/healthz') return { name: 'healthz', handler: only(method, 'GET', () => this.health()) };
+    const faults = this.options.faults;
+    if (faults !== undefined && path === '/v1/debug/faults') return { name: 'faults', handler: only(method, 'GET', () => ({ status: 200, body: describeFaults(faults) })) };
+    if (faults !== undefined && path.startsWith('/v1/debug/faults/')) {
+      return { name: 'faults', handler: only(method, 'POST', (request) => ({ status: 200, body: applyFaultRequest(faults, path.slice('/v1/debug/faults/'.length), this.jsonBody(request, ['offsetMs', 'rate', 'block', 'isolate', 'heal', 'direction'])) })) };
+    }
     return { name: 'unknown', handler: () => { throw new ConcordError(ErrorCode.NotFound, `no route ${method} ${path}`); } };
   }
 

@@ -16,6 +16,7 @@ import { KvMetrics } from './metrics.js';
 import { raftMessageProblem, raftRecordProblem } from './raft-wire.js';
 import { RaftKvService, httpAddressKey, type KvRaftMessage, type KvRaftRecord, type KvRaftReply, type KvRaftRequest, type KvRuntime } from './service.js';
 import { parseAddress } from './config.js';
+import { FaultClock } from './faults.js';
 
 /**
  * One `concord node` process: WAL + TCP transport + the Raft core in the real runtime + the HTTP
@@ -63,6 +64,8 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
   }
 
   let machine: KvStateMachine | null = null;
+  const faultClock = config.enableFaultInjection ? new FaultClock() : null;
+  if (faultClock !== null) log.warn('fault injection is enabled (/v1/debug/faults): for tests only');
   const ticksPerMs = 1 / config.tickIntervalMs;
   const raftConfig = resolveRaftConfig<KvTypes>({
     stateMachine: () => (machine = new KvStateMachine()),
@@ -73,6 +76,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     snapshotThresholdEntries: 50_000,
     snapshotCatchUpEntries: 5_000,
     joinExisting: config.join,
+    linearizableReadMode: config.readMode,
   });
   let core: RaftCore<KvTypes> | null = null;
   let service: RaftKvService | null = null;
@@ -90,6 +94,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     tickIntervalMs: config.tickIntervalMs,
     requestTimeoutMs: config.requestTimeoutMs,
     maxPendingRequests: 20_000,
+    clock: faultClock?.now,
     // Commit-index-only hard states need no fsync of their own (etcd: MustSync); entries do.
     isPromptRecord: (record) => record.type !== 'hardState',
     afterInputs: () => service?.watchHub.check(),
@@ -129,6 +134,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     metrics: nodeMetrics,
     token: config.token,
     tls: httpTls,
+    faults: faultClock === null ? undefined : { clock: faultClock, links: transport.faults, members: () => kvService.memberIds().filter((id) => id !== config.id) },
     healthy: () => {
       const status = liveCore().status();
       return { ok: runtime.running && status.leader !== null, detail: { id: config.id, role: status.role, leader: status.leader, term: status.term } };

@@ -22,6 +22,8 @@ interface NodeOptions {
   peers?: Map<string, { host: string; port: number }>;
   join?: boolean;
   waitHealthy?: boolean;
+  readMode?: 'readIndex' | 'lease';
+  faults?: boolean;
 }
 
 async function singleNode(options: NodeOptions = {}): Promise<{ node: RunningNode; base: string; dataDir: string; peerPort: number }> {
@@ -43,6 +45,8 @@ async function singleNode(options: NodeOptions = {}): Promise<{ node: RunningNod
     heartbeatIntervalTicks: 2,
     requestTimeoutMs: 2_000,
     logLevel: 'silent',
+    readMode: options.readMode ?? 'readIndex',
+    enableFaultInjection: options.faults === true,
   };
   const node = await startNode(config, pino({ level: 'silent' }));
   let stopped = false;
@@ -145,6 +149,25 @@ describe('KV node (in process)', () => {
     expect(read.json.value).toBe('before-join');
     expect((await request(joiner.base, 'PUT', '/v1/kv/late', '{"value":"via-joiner"}')).status).toBe(200);
     expect((await request(first.base, 'GET', '/v1/kv/late')).json.value).toBe('via-joiner');
+  });
+
+  it('serves fault injection only when enabled: clock jumps and rate, link blocks, heal', async () => {
+    const plain = await singleNode();
+    expect((await request(plain.base, 'GET', '/v1/debug/faults')).status).toBe(404);
+    const { base } = await singleNode({ faults: true, readMode: 'lease' });
+    expect((await request(base, 'PUT', '/v1/kv/leased', '{"value":"1"}')).status).toBe(200);
+    const jumped = await request(base, 'POST', '/v1/debug/faults/clock', '{"offsetMs":2000,"rate":0.5}');
+    expect(jumped.json.clock).toEqual({ rate: 0.5, offsetMs: 2000 });
+    const blocked = await request(base, 'POST', '/v1/debug/faults/links', '{"block":["n7"],"direction":"outbound"}');
+    expect(blocked.json.links).toEqual({ outbound: ['n7'], inbound: [] });
+    expect((await request(base, 'POST', '/v1/debug/faults/links', '{"block":"n7"}')).status).toBe(400);
+    expect((await request(base, 'POST', '/v1/debug/faults/links', '{"heal":true}')).json.links).toEqual({ outbound: [], inbound: [] });
+    expect((await request(base, 'POST', '/v1/debug/faults/clock', '{"rate":1}')).status).toBe(200);
+    // After the jump (a burst of ticks) the single node is still the leader and serves lease reads.
+    const deadline = Date.now() + 5_000;
+    let read = await request(base, 'GET', '/v1/kv/leased');
+    while (read.status !== 200 && Date.now() < deadline) read = await request(base, 'GET', '/v1/kv/leased');
+    expect(read.json.value).toBe('1');
   });
 
   it('recovers its data from the write-ahead log after a graceful restart', async () => {
