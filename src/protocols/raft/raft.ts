@@ -58,6 +58,8 @@ type Out<A extends AppTypes> = OutputBuilder<RaftMessage<Cmd<A>>, RaftRecord<Cmd
 interface PendingProposal {
   readonly requestId: RequestId;
   readonly term: number;
+  /** Another proposal waiting on the same index (rare: a different term's entry). */
+  readonly next: PendingProposal | null;
 }
 
 /** A linearizable read waiting for a read index: a local client, or a follower that asked. */
@@ -160,7 +162,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
 
   // Requests.
   private readonly requests: RequestTracker;
-  private readonly proposalsByIndex = new Map<number, PendingProposal[]>();
+  private readonly proposalsByIndex = new Map<number, PendingProposal>();
   private forwardQueue: ForwardedProposal<Cmd<A>>[] = [];
   private transferWaiters: RequestId[] = [];
 
@@ -550,6 +552,8 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
 
   private leaderChanged(leader: NodeId | null): void {
     this.leader = leader;
+    // A partly received snapshot belongs to the former leader's transfer.
+    this.incomingSnapshot = null;
     // Reads a former leader was confirming for us: fail them so clients retry promptly (no effect).
     for (const [, waiters] of this.remoteReadBatches) {
       for (const waiter of waiters) this.replyError(waiter.requestId, RaftErrorCode.NotLeader, 'the leader changed during the read', 'none');
@@ -613,7 +617,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     this.leaseContexts = [];
     this.leaseExpiresTick = 0;
     this.leaseDisabledThisTerm = false;
-    this.appendAsLeader([{ payload: { type: 'empty' }, sizeBytes: 0 }]);
+    this.appendAsLeader({ type: 'empty' }, 0);
   }
 
   private newProgress(id: NodeId): Progress {
@@ -632,7 +636,6 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
    * latest configuration, so a removed node only wins with a majority of the voters that remain.
    */
   private promotable(): boolean {
-    if (this.incomingSnapshot !== null) return false;
     return isVoter(this.membership, this.id) || isVoter(this.configs.at(this.commit), this.id);
   }
 
@@ -814,20 +817,13 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
   // ---------------------------------------------------------------------------------------------
   // Replication: leader side
 
-  /** Appends new entries to the leader's log (written lazily; counted once `persisted`). Returns the first index. */
-  private appendAsLeader(items: readonly { payload: EntryPayload<Cmd<A>>; sizeBytes: number }[]): number {
-    const first = this.raftLog.lastIndex() + 1;
-    const entries: LogEntry<Cmd<A>>[] = new Array<LogEntry<Cmd<A>>>(items.length);
-    let bytes = 0;
-    for (let offset = 0; offset < items.length; offset += 1) {
-      const item = items[offset]!;
-      entries[offset] = { index: first + offset, term: this.term, sizeBytes: item.sizeBytes, payload: item.payload };
-      bytes += item.sizeBytes;
-    }
-    this.appendToLog(entries, false);
-    this.uncommittedBytes += bytes;
+  /** Appends one entry to the leader's log (written lazily; counted once `persisted`). Returns its index. */
+  private appendAsLeader(payload: EntryPayload<Cmd<A>>, sizeBytes: number): number {
+    const index = this.raftLog.lastIndex() + 1;
+    this.appendToLog([{ index, term: this.term, sizeBytes, payload }], false);
+    this.uncommittedBytes += sizeBytes;
     this.needsBroadcast = true;
-    return first;
+    return index;
   }
 
   private appendToLog(entries: readonly LogEntry<Cmd<A>>[], sync: boolean): void {
@@ -1011,9 +1007,12 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     this.advanceReads();
   }
 
+  /** How far a member's log is known to match ours (our own: what is durable). */
+  private readonly matchOf = (id: NodeId): number => (id === this.id ? this.durableIndex : (this.progress.get(id)?.match ?? 0));
+
   /** Leader: advance the commit index to what a quorum holds, for entries of this term only (§5.4.2). */
   private maybeCommit(): boolean {
-    const index = committedValue(this.membership, (id) => (id === this.id ? this.durableIndex : (this.progress.get(id)?.match ?? 0)));
+    const index = committedValue(this.membership, this.matchOf);
     if (index === Number.POSITIVE_INFINITY || index <= this.commit) return false;
     const termAtIndex = this.raftLog.term(index);
     if (termAtIndex !== this.term && !this.config.testingBugs.commitPreviousTermByCounting) return false;
@@ -1150,7 +1149,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     const waiting = this.proposalsByIndex.get(entry.index);
     if (waiting === undefined) return;
     this.proposalsByIndex.delete(entry.index);
-    for (const proposal of waiting) {
+    for (let proposal: PendingProposal | null = waiting; proposal !== null; proposal = proposal.next) {
       if (!this.requests.take(proposal.requestId)) continue;
       if (proposal.term === entry.term && outcome !== null) this.out.reply(proposal.requestId, outcome);
       else this.out.reply(proposal.requestId, this.error(RaftErrorCode.ProposalDropped, 'another entry was committed at the index', 'none'));
@@ -1161,7 +1160,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     for (const [proposalIndex, waiting] of this.proposalsByIndex) {
       if (proposalIndex > index) continue;
       this.proposalsByIndex.delete(proposalIndex);
-      for (const proposal of waiting) this.replyError(proposal.requestId, RaftErrorCode.OutcomeUnknown, 'a snapshot replaced the entry', 'unknown');
+      for (let proposal: PendingProposal | null = waiting; proposal !== null; proposal = proposal.next) this.replyError(proposal.requestId, RaftErrorCode.OutcomeUnknown, 'a snapshot replaced the entry', 'unknown');
     }
   }
 
@@ -1218,7 +1217,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
 
   private maybeAutoLeaveJoint(): void {
     if (!isJoint(this.membership) || !this.membership.autoLeave || this.pendingConfIndex > this.commit) return;
-    this.pendingConfIndex = this.appendAsLeader([{ payload: { type: 'membership', change: { changes: [], transition: 'auto' } }, sizeBytes: 0 }]);
+    this.pendingConfIndex = this.appendAsLeader({ type: 'membership', change: { changes: [], transition: 'auto' } }, 0);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1326,14 +1325,12 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     if (this.uncommittedBytes > 0 && this.uncommittedBytes + sizeBytes > this.config.maxUncommittedBytes) {
       return { accepted: false, code: RaftErrorCode.Overloaded, message: 'too many uncommitted bytes' };
     }
-    const index = this.appendAsLeader([{ payload: { type: 'command', command, session }, sizeBytes }]);
+    const index = this.appendAsLeader({ type: 'command', command, session }, sizeBytes);
     return { accepted: true, index, term: this.term };
   }
 
   private awaitEntry(requestId: RequestId, index: number, term: number): void {
-    const waiting = this.proposalsByIndex.get(index);
-    if (waiting === undefined) this.proposalsByIndex.set(index, [{ requestId, term }]);
-    else waiting.push({ requestId, term });
+    this.proposalsByIndex.set(index, { requestId, term, next: this.proposalsByIndex.get(index) ?? null });
   }
 
   private handleForwardedProposals(from: NodeId, proposals: readonly ForwardedProposal<Cmd<A>>[]): void {
@@ -1405,7 +1402,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       this.out.reply(requestId, this.error(RaftErrorCode.Overloaded, 'too many pending requests', 'none'));
       return;
     }
-    const index = this.appendAsLeader([{ payload: { type: 'membership', change }, sizeBytes: 0 }]);
+    const index = this.appendAsLeader({ type: 'membership', change }, 0);
     this.pendingConfIndex = index;
     this.track(requestId, 'membership');
     this.awaitEntry(requestId, index, this.term);
