@@ -13,7 +13,7 @@ import { defaultKvLimits } from './api.js';
 import type { NodeConfig } from './config.js';
 import { KvHttpServer } from './http.js';
 import { KvMetrics } from './metrics.js';
-import { raftMessageProblem, raftRecordProblem } from './raft-wire.js';
+import { kvRaftMessageProblem, raftRecordProblem } from './raft-wire.js';
 import { RaftKvService, httpAddressKey, type KvRaftMessage, type KvRaftRecord, type KvRaftReply, type KvRaftRequest, type KvRuntime } from './service.js';
 import { parseAddress } from './config.js';
 import { FaultClock } from './faults.js';
@@ -54,7 +54,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
       listen: config.peers.get(config.id)!,
       peers: others,
       clusterSecret: config.secret,
-      validateMessage: raftMessageProblem,
+      validateMessage: kvRaftMessageProblem,
       logger: log,
       tls,
     });
