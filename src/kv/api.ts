@@ -85,6 +85,8 @@ export interface ClusterStatus {
   readonly term: number;
   readonly commitIndex: number;
   readonly appliedIndex: number;
+  /** Last log index covered by this node's latest snapshot (0: none yet). */
+  readonly snapshotIndex: number;
   readonly revision: number;
   readonly role: MemberRole;
   readonly members: readonly MemberStatus[];

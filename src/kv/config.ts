@@ -32,6 +32,8 @@ export interface NodeConfig {
   readonly logLevel: string;
   /** How linearizable reads are served: ReadIndex (default) or leader leases (needs bounded clock drift). */
   readonly readMode: 'readIndex' | 'lease';
+  /** Take a state-machine snapshot (and compact the log) after this many applied entries. */
+  readonly snapshotThresholdEntries: number;
   /** Serve `/v1/debug/faults…` (clock and link faults) for fault-injection tests. Never on by default. */
   readonly enableFaultInjection: boolean;
 }
@@ -58,6 +60,7 @@ export interface RawNodeOptions {
   logLevel?: unknown;
   readMode?: unknown;
   enableFaultInjection?: unknown;
+  snapshotThresholdEntries?: unknown;
   config?: unknown;
 }
 
@@ -156,6 +159,7 @@ export function resolveNodeConfig(flags: RawNodeOptions, env: NodeJS.ProcessEnv 
     requestTimeoutMs: integer(raw.requestTimeoutMs, '--request-timeout-ms', 5_000, { min: 10, max: 600_000 }),
     logLevel: optionalString(raw.logLevel, '--log-level') ?? env.CONCORD_LOG_LEVEL ?? 'info',
     readMode: readModeOf(raw.readMode),
+    snapshotThresholdEntries: integer(raw.snapshotThresholdEntries, '--snapshot-threshold-entries', 50_000, { min: 10, max: 10_000_000 }),
     enableFaultInjection: raw.enableFaultInjection === true || raw.enableFaultInjection === 'true',
   };
 }
@@ -174,7 +178,7 @@ function readConfigFile(file: string): RawNodeOptions {
     throw bad(`cannot read config file ${file}: ${(error as Error).message}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw bad(`config file ${file} must hold a JSON object`);
-  const allowed = new Set(['id', 'peers', 'http', 'data', 'secret', 'token', 'tlsCert', 'tlsKey', 'tlsCa', 'join', 'tickIntervalMs', 'electionTimeoutTicks', 'heartbeatIntervalTicks', 'requestTimeoutMs', 'logLevel', 'readMode', 'enableFaultInjection']);
+  const allowed = new Set(['id', 'peers', 'http', 'data', 'secret', 'token', 'tlsCert', 'tlsKey', 'tlsCa', 'join', 'tickIntervalMs', 'electionTimeoutTicks', 'heartbeatIntervalTicks', 'requestTimeoutMs', 'logLevel', 'readMode', 'enableFaultInjection', 'snapshotThresholdEntries']);
   for (const key of Object.keys(parsed)) if (!allowed.has(key)) throw bad(`config file ${file}: unknown field "${key}"`);
   return parsed as RawNodeOptions;
 }

@@ -73,8 +73,8 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     electionTimeoutRandomTicks: config.electionTimeoutTicks,
     heartbeatTicks: config.heartbeatIntervalTicks,
     requestTimeoutTicks: Math.max(1, Math.floor(config.requestTimeoutMs * ticksPerMs)),
-    snapshotThresholdEntries: 50_000,
-    snapshotCatchUpEntries: 5_000,
+    snapshotThresholdEntries: config.snapshotThresholdEntries,
+    snapshotCatchUpEntries: Math.min(5_000, Math.floor(config.snapshotThresholdEntries / 10)),
     joinExisting: config.join,
     linearizableReadMode: config.readMode,
   });

@@ -119,6 +119,7 @@ export class RaftKvService implements KvService {
       term: status.term,
       commitIndex: status.commitIndex,
       appliedIndex: status.appliedIndex,
+      snapshotIndex: status.snapshotIndex,
       revision: this.options.stateMachine().revision,
       role: roleOf(this.id, status),
       members,

@@ -24,6 +24,7 @@ interface NodeOptions {
   waitHealthy?: boolean;
   readMode?: 'readIndex' | 'lease';
   faults?: boolean;
+  snapshotThresholdEntries?: number;
 }
 
 async function singleNode(options: NodeOptions = {}): Promise<{ node: RunningNode; base: string; dataDir: string; peerPort: number }> {
@@ -47,6 +48,7 @@ async function singleNode(options: NodeOptions = {}): Promise<{ node: RunningNod
     logLevel: 'silent',
     readMode: options.readMode ?? 'readIndex',
     enableFaultInjection: options.faults === true,
+    snapshotThresholdEntries: options.snapshotThresholdEntries ?? 50_000,
   };
   const node = await startNode(config, pino({ level: 'silent' }));
   let stopped = false;
