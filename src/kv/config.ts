@@ -159,7 +159,7 @@ export function resolveNodeConfig(flags: RawNodeOptions, env: NodeJS.ProcessEnv 
     requestTimeoutMs: integer(raw.requestTimeoutMs, '--request-timeout-ms', 5_000, { min: 10, max: 600_000 }),
     logLevel: optionalString(raw.logLevel, '--log-level') ?? env.CONCORD_LOG_LEVEL ?? 'info',
     readMode: readModeOf(raw.readMode),
-    snapshotThresholdEntries: integer(raw.snapshotThresholdEntries, '--snapshot-threshold-entries', 50_000, { min: 10, max: 10_000_000 }),
+    snapshotThresholdEntries: integer(raw.snapshotThresholdEntries, '--snapshot-threshold-entries', 100_000, { min: 10, max: 10_000_000 }),
     enableFaultInjection: raw.enableFaultInjection === true || raw.enableFaultInjection === 'true',
   };
 }
