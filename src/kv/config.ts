@@ -34,6 +34,8 @@ export interface NodeConfig {
   readonly readMode: 'readIndex' | 'lease';
   /** Take a state-machine snapshot (and compact the log) after this many applied entries. */
   readonly snapshotThresholdEntries: number;
+  /** How followers pass writes to the leader: Raft proposal forwarding or an HTTP relay. */
+  readonly forwardWrites: 'raft' | 'http';
   /** Serve `/v1/debug/faults…` (clock and link faults) for fault-injection tests. Never on by default. */
   readonly enableFaultInjection: boolean;
 }
@@ -61,6 +63,7 @@ export interface RawNodeOptions {
   readMode?: unknown;
   enableFaultInjection?: unknown;
   snapshotThresholdEntries?: unknown;
+  forwardWrites?: unknown;
   config?: unknown;
 }
 
@@ -159,9 +162,16 @@ export function resolveNodeConfig(flags: RawNodeOptions, env: NodeJS.ProcessEnv 
     requestTimeoutMs: integer(raw.requestTimeoutMs, '--request-timeout-ms', 5_000, { min: 10, max: 600_000 }),
     logLevel: optionalString(raw.logLevel, '--log-level') ?? env.CONCORD_LOG_LEVEL ?? 'info',
     readMode: readModeOf(raw.readMode),
+    forwardWrites: forwardWritesOf(raw.forwardWrites),
     snapshotThresholdEntries: integer(raw.snapshotThresholdEntries, '--snapshot-threshold-entries', 100_000, { min: 10, max: 10_000_000 }),
     enableFaultInjection: raw.enableFaultInjection === true || raw.enableFaultInjection === 'true',
   };
+}
+
+function forwardWritesOf(value: unknown): 'raft' | 'http' {
+  if (value === undefined || value === 'raft') return 'raft';
+  if (value === 'http') return 'http';
+  throw bad('--forward-writes must be raft or http');
 }
 
 function readModeOf(value: unknown): 'readIndex' | 'lease' {
@@ -178,7 +188,7 @@ function readConfigFile(file: string): RawNodeOptions {
     throw bad(`cannot read config file ${file}: ${(error as Error).message}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw bad(`config file ${file} must hold a JSON object`);
-  const allowed = new Set(['id', 'peers', 'http', 'data', 'secret', 'token', 'tlsCert', 'tlsKey', 'tlsCa', 'join', 'tickIntervalMs', 'electionTimeoutTicks', 'heartbeatIntervalTicks', 'requestTimeoutMs', 'logLevel', 'readMode', 'enableFaultInjection', 'snapshotThresholdEntries']);
+  const allowed = new Set(['id', 'peers', 'http', 'data', 'secret', 'token', 'tlsCert', 'tlsKey', 'tlsCa', 'join', 'tickIntervalMs', 'electionTimeoutTicks', 'heartbeatIntervalTicks', 'requestTimeoutMs', 'logLevel', 'readMode', 'enableFaultInjection', 'snapshotThresholdEntries', 'forwardWrites']);
   for (const key of Object.keys(parsed)) if (!allowed.has(key)) throw bad(`config file ${file}: unknown field "${key}"`);
   return parsed as RawNodeOptions;
 }

@@ -27,6 +27,12 @@ export interface HttpServerOptions {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   /** Whether this node is ready to serve (false while starting or stopping). */
   readonly healthy: () => { readonly ok: boolean; readonly detail: Record<string, unknown> };
+  /**
+   * How a follower passes writes to the leader: `raft` (proposal forwarding inside Raft; the
+   * follower answers once it applied the entry) or `http` (the request is relayed to the leader's
+   * HTTP API over a keep-alive connection and its answer relayed back).
+   */
+  readonly forwardWrites?: 'raft' | 'http';
   /** Fault injection (`/v1/debug/faults…`), present only when the node enables it. */
   readonly faults?: FaultControls;
 }
@@ -93,6 +99,8 @@ export class KvHttpServer {
   private readonly server: http.Server;
   private readonly tokenDigest: Buffer | null;
   private readonly watches = new Set<WatchStream>();
+  /** Keep-alive pools for relaying writes to the leader (bounded: a few leaders over time). */
+  private readonly relayAgents = new Map<string, http.Agent>();
   /** Bounded by routes × statuses (a few dozen). */
   private readonly latencyChildren = new Map<string, { observe(value: number): void }>();
 
@@ -240,6 +248,13 @@ export class KvHttpServer {
   }
 
   private async kvKey(method: string, request: Parsed): Promise<Reply> {
+    if (this.options.forwardWrites === 'http' && method !== 'GET' && request.headers[proxiedHeader] === undefined) {
+      const target = this.options.service.adminTarget();
+      if (target !== null) {
+        const relayed = await this.relay(request, target);
+        if (relayed !== null) return relayed;
+      }
+    }
     const rest = request.path.slice('/v1/kv/'.length);
     if (method === 'POST' && rest.endsWith('/cas')) return this.cas(request, this.key(rest.slice(0, -'/cas'.length)));
     const key = this.key(rest);
@@ -312,6 +327,26 @@ export class KvHttpServer {
       if (target === null) return handler(request);
       return proxy(request, target, this.options.requestTimeoutMs, this.options.tls !== undefined);
     };
+  }
+
+  /**
+   * Relays a write to the leader over a pooled keep-alive connection. `null` when the leader
+   * could not be reached before anything was sent (the caller then forwards through Raft); a
+   * failure after the request may have arrived is a TIMEOUT (outcome unknown), never retried here.
+   */
+  private async relay(request: Parsed, target: string): Promise<Reply> {
+    let agent = this.relayAgents.get(target);
+    if (agent === undefined) {
+      if (this.relayAgents.size >= 16) this.relayAgents.clear();
+      agent = this.options.tls === undefined ? new http.Agent({ keepAlive: true, maxSockets: 256 }) : new https.Agent({ keepAlive: true, maxSockets: 256 });
+      this.relayAgents.set(target, agent);
+    }
+    try {
+      return await proxy(request, target, this.options.requestTimeoutMs + 500, this.options.tls !== undefined, agent);
+    } catch (error) {
+      if ((error as { details?: { notSent?: boolean } }).details?.notSent === true) return null;
+      throw error;
+    }
   }
 
   private async addMember(request: Parsed): Promise<Reply> {
@@ -414,11 +449,11 @@ export class KvHttpServer {
 const proxiedHeader = 'concord-proxied-by';
 
 /** Forwards a request to `target` (host:port) and relays its JSON answer. */
-function proxy(request: Parsed, target: string, timeoutMs: number, useTls: boolean): Promise<Reply> {
+function proxy(request: Parsed, target: string, timeoutMs: number, useTls: boolean, agent?: http.Agent): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const headers: http.OutgoingHttpHeaders = { ...request.headers, [proxiedHeader]: '1', host: target };
     delete headers.connection;
-    const client = (useTls ? https : http).request(`${useTls ? 'https' : 'http'}://${target}${request.raw.url ?? request.path}`, { method: request.method, headers, timeout: timeoutMs }, (response) => {
+    const client = (useTls ? https : http).request(`${useTls ? 'https' : 'http'}://${target}${request.raw.url ?? request.path}`, { method: request.method, headers, timeout: timeoutMs, ...(agent === undefined ? {} : { agent }) }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => {
@@ -431,7 +466,16 @@ function proxy(request: Parsed, target: string, timeoutMs: number, useTls: boole
       response.on('error', reject);
     });
     client.on('timeout', () => client.destroy(new ConcordError(ErrorCode.Timeout, `leader at ${target} did not answer in time`)));
-    client.on('error', (error) => reject(isConcordError(error) ? error : new ConcordError(ErrorCode.NoLeader, `cannot reach the leader at ${target}: ${error.message}`)));
+    client.on('error', (error) => {
+      if (isConcordError(error)) {
+        reject(error);
+        return;
+      }
+      const notSent = (error as NodeJS.ErrnoException).code === 'ECONNREFUSED';
+      reject(notSent
+        ? new ConcordError(ErrorCode.NoLeader, `cannot reach the leader at ${target}: ${error.message}`, { notSent: true })
+        : new ConcordError(ErrorCode.Timeout, `lost the leader at ${target} while relaying: ${error.message}`, { effect: 'unknown' }));
+    });
     client.end(request.body ?? undefined);
   });
 }

@@ -194,6 +194,7 @@ class KvNode {
       metrics: this.metrics,
       token: config.token,
       tls,
+      forwardWrites: config.forwardWrites,
       faults: this.faultClock === null ? undefined : { clock: this.faultClock, links: this.transport.faults, members: () => this.service.memberIds().filter((id) => id !== config.id) },
       healthy: () => {
         const status = this.liveCore().status();

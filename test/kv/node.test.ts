@@ -49,6 +49,7 @@ async function singleNode(options: NodeOptions = {}): Promise<{ node: RunningNod
     readMode: options.readMode ?? 'readIndex',
     enableFaultInjection: options.faults === true,
     snapshotThresholdEntries: options.snapshotThresholdEntries ?? 50_000,
+    forwardWrites: 'raft',
   };
   const node = await startNode(config, pino({ level: 'silent' }));
   let stopped = false;

@@ -30,7 +30,7 @@ async function threeNodes(): Promise<{ configs: NodeConfig[]; start: (index: num
     id: `n${index + 1}`, peers, http: { host: '127.0.0.1', port: ports[index + 3]! }, dataDir: path.join(directory, `n${index + 1}`),
     secret: 'test-secret-0123456789abcdef', secretIsDefault: false, token: undefined, tls: undefined, join: false,
     tickIntervalMs: 10, electionTimeoutTicks: 20, heartbeatIntervalTicks: 2, requestTimeoutMs: 3_000, logLevel: 'silent',
-    readMode: 'readIndex', enableFaultInjection: false, snapshotThresholdEntries: 100,
+    readMode: 'readIndex', enableFaultInjection: false, snapshotThresholdEntries: 100, forwardWrites: 'raft',
   }));
   const start = async (index: number): Promise<RunningNode> => {
     const node = await startNode(configs[index]!, pino({ level: 'silent' }));
