@@ -9,3 +9,4 @@ export * from './send-queue.js';
 export * from './tcp-transport.js';
 export * from './wal-format.js';
 export * from './wal.js';
+export * from './wal-faults.js';

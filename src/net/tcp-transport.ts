@@ -274,16 +274,22 @@ export class TcpTransport<M> implements Transport<M> {
   private async listen(host: string, port: number): Promise<void> {
     const server = this.tlsContext === null
       ? net.createServer((socket) => this.accept(socket))
-      : tls.createServer({ ...this.tlsContext, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, (socket) => this.accept(socket));
+      : tls.createServer(
+        { ...this.tlsContext, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2', handshakeTimeout: this.settings.handshakeTimeoutMs },
+        (socket) => this.accept(socket),
+      );
     server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
       this.counters.authFailures += 1;
       this.logger.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, err: error.message }, 'peer refused: TLS handshake failed');
     });
     server.on('error', (error) => this.logger.error({ err: error.message }, 'listener error'));
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      const failed = (error: NodeJS.ErrnoException): void => {
+        reject(new ConcordError(ErrorCode.InvalidConfig, `cannot listen on ${host}:${port}: ${error.code ?? error.message}`, { host, port, cause: error.code }));
+      };
+      server.once('error', failed);
       server.listen({ host, port }, () => {
-        server.off('error', reject);
+        server.off('error', failed);
         resolve();
       });
     });

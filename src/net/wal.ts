@@ -261,8 +261,7 @@ export class WriteAheadLog<P> implements DurableLog<P> {
     // A checkpoint must be the first record of its segment (recovery finds the latest one by reading
     // segment heads); an empty active segment already satisfies that.
     if ((startsWithCheckpoint && active.recordCount > 0) || full) active = await this.rotate();
-    const { bytesWritten } = await active.handle.write(bytes, 0, bytes.length, active.writeOffset);
-    assert(bytesWritten === bytes.length, 'short write to the WAL');
+    await writeFully(active.handle, bytes, active.writeOffset);
     await active.handle.datasync();
     active.writeOffset += bytes.length;
     active.recordCount += frames.length;
@@ -312,7 +311,7 @@ export class WriteAheadLog<P> implements DurableLog<P> {
    */
   private async createSegment(number: number, firstSeq: number): Promise<ActiveSegment> {
     const handle = (await this.takeSpare()) ?? (await this.prepareSpareFile());
-    await handle.write(encodeSegmentHeader({ segmentNumber: number, firstSeq }), 0, segmentHeaderBytes, 0);
+    await writeFully(handle, encodeSegmentHeader({ segmentNumber: number, firstSeq }), 0);
     await handle.datasync();
     const name = segmentFileName(number);
     await rename(join(this.options.dir, spareName), join(this.options.dir, name));
@@ -343,7 +342,7 @@ export class WriteAheadLog<P> implements DurableLog<P> {
         const zeros = Buffer.alloc(Math.min(this.segmentSizeBytes, 1024 * 1024));
         for (let offset = 0; offset < this.segmentSizeBytes; offset += zeros.length) {
           const length = Math.min(zeros.length, this.segmentSizeBytes - offset);
-          await handle.write(zeros, 0, length, offset);
+          await writeFully(handle, zeros.subarray(0, length), offset);
         }
       }
       await handle.datasync();
@@ -473,7 +472,7 @@ export class WriteAheadLog<P> implements DurableLog<P> {
     const end = endOfNonZero(bytes, offset);
     const handle = await open(join(this.options.dir, name), 'r+');
     try {
-      await handle.write(Buffer.alloc(end - offset), 0, end - offset, offset);
+      await writeFully(handle, Buffer.alloc(end - offset), offset);
       await handle.datasync();
     } finally {
       await handle.close();
@@ -513,6 +512,16 @@ export class WriteAheadLog<P> implements DurableLog<P> {
 function compactToLatestCheckpoint<P>(records: P[], isCheckpoint: (record: P) => boolean): P[] {
   for (let index = records.length - 1; index > 0; index -= 1) if (isCheckpoint(records[index]!)) return records.slice(index);
   return records;
+}
+
+/** pwrite until every byte is written (a regular-file write may legally be short). */
+async function writeFully(handle: FileHandle, bytes: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
+    assert(bytesWritten > 0, 'the WAL write made no progress');
+    done += bytesWritten;
+  }
 }
 
 function deferred(): Deferred {

@@ -162,6 +162,37 @@ describe('TCP transport: authentication', () => {
     expect(n2.stats().authFailures).toBe(1);
   });
 
+  it('property: a handshake is accepted iff the claimed id is a lower member, the target is right and the secret matches (fixed seed)', async () => {
+    const n5 = await start('n5', { peers: { n1: { host: '127.0.0.1', port: 9 }, n7: { host: '127.0.0.1', port: 9 } } });
+    const got = inbox(n5);
+    const attempt = fc.record({
+      from: fc.constantFrom('n1', 'n7', 'n0', 'intruder'),
+      to: fc.constantFrom('n5', 'n6'),
+      key: fc.oneof(fc.constant(secret), fc.string({ minLength: 16, maxLength: 32 })),
+      seq: fc.nat(),
+    });
+    await fc.assert(
+      fc.asyncProperty(attempt, async ({ from, to, key, seq }) => {
+        const shouldAccept = from === 'n1' && to === 'n5' && key === secret;
+        const failuresBefore = n5.stats().authFailures;
+        const deliveredBefore = got.length;
+        let socket: net.Socket | null = null;
+        try {
+          socket = await rawAuthenticated(n5.address, from, to, key);
+        } catch {
+          socket = null; // refused at hello: no challenge came back
+        }
+        if (socket !== null && !socket.destroyed) socket.write(encodeFrame({ type: 'data', message: { type: 'probe', seq } }, 1024));
+        if (shouldAccept) await waitFor(() => got.length === deliveredBefore + 1, 'delivery');
+        else await waitFor(() => n5.stats().authFailures === failuresBefore + 1, 'refusal');
+        socket?.destroy();
+        expect(got.length).toBe(deliveredBefore + (shouldAccept ? 1 : 0));
+        if (shouldAccept) expect(got.at(-1)).toEqual({ from: 'n1', message: { type: 'probe', seq } });
+      }),
+      { seed: 77, numRuns: 40 },
+    );
+  });
+
   it('drops a connection that does not finish the handshake in time; beyond the cap the oldest stranger is evicted', async () => {
     const n2 = await start('n2', { handshakeTimeoutMs: 1000, maxPendingConnections: 2 });
     const began = Date.now();
@@ -284,10 +315,13 @@ describe('TCP transport: queues, reconnects, limits', () => {
     expect(() => n1.send('n2', { type: 'probe', seq: 0 })).toThrow(expect.objectContaining({ code: 'UNKNOWN_NODE' }));
   });
 
-  it('binds to 127.0.0.1 by default and refuses a short secret', async () => {
+  it('binds to 127.0.0.1 by default; refuses a short secret and a taken port with INVALID_CONFIG', async () => {
     const n1 = await start('n1');
     expect(n1.address.host).toBe('127.0.0.1');
     await expect(TcpTransport.start({ self: 'n1', clusterSecret: 'short' })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    await expect(TcpTransport.start({ self: 'n2', clusterSecret: secret, listen: { port: n1.address.port } })).rejects.toMatchObject({
+      code: 'INVALID_CONFIG', details: { cause: 'EADDRINUSE' },
+    });
   });
 
   it('counts frames and bytes both ways', async () => {

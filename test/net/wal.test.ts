@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, isConcordError, type ConcordError } from '../../src/core/errors.js';
 import { readFileIfExists, writeFileAtomic } from '../../src/net/atomic-file.js';
+import { flipBitInRecord, tearFinalRecord, walRecordLocations } from '../../src/net/wal-faults.js';
 import { scanSegment, segmentHeaderBytes } from '../../src/net/wal-format.js';
 import { WriteAheadLog, type WriteAheadLogOptions } from '../../src/net/wal.js';
 
@@ -166,6 +167,32 @@ describe('WriteAheadLog: segments, group commit, compaction', () => {
     await log.close();
     expect(() => log.append([rec(0)])).toThrow(expect.objectContaining({ code: ErrorCode.Stopped }));
     await expect(log.sync()).rejects.toMatchObject({ code: ErrorCode.Stopped });
+  });
+
+  it('refuses to open when a recovered record fails validateRecord (naming file and offset)', async () => {
+    const dir = await tempDir();
+    await populate(dir, 3);
+    const error = await openError(dir, { validateRecord: (value) => ((value as Rec).n === 1 ? 'n must not be 1' : null) });
+    expect(error.code).toBe(ErrorCode.CorruptRecord);
+    expect(error.message).toMatch(/n must not be 1/);
+    expect((error.details as { offset: number }).offset).toBeGreaterThan(segmentHeaderBytes);
+  });
+
+  it('a failed write poisons the log: the sync rejects with INTERNAL and later calls refuse', async () => {
+    const dir = await tempDir();
+    const log = await openLog(dir);
+    log.append([rec(0)]);
+    await log.sync();
+    // Pull the file out from under the log (as a dying disk would): the next write fails with EBADF.
+    await (log as unknown as { active: { handle: { close(): Promise<void> } } }).active.handle.close();
+    log.append([rec(1)]);
+    await expect(log.sync()).rejects.toMatchObject({ code: ErrorCode.Internal });
+    expect(() => log.append([rec(2)])).toThrow(expect.objectContaining({ code: ErrorCode.Internal }));
+    await expect(log.sync()).rejects.toMatchObject({ code: ErrorCode.Internal });
+    await log.close();
+    const reopened = await openLog(dir);
+    expect(reopened.recovered()).toEqual([rec(0)]);
+    await reopened.close();
   });
 
   it('a copy of the directory taken at any moment under load recovers a prefix containing every acknowledged record', async () => {
@@ -398,6 +425,21 @@ describe('WriteAheadLog: recovery rule (torn tail vs corruption)', () => {
       }),
       { seed: 20240611, numRuns: 300 },
     );
+  });
+});
+
+describe('WAL fault helpers (for the fault-injection harness)', () => {
+  it('tearFinalRecord makes a torn tail the WAL cuts; flipBitInRecord makes corruption it refuses', async () => {
+    const dir = await tempDir();
+    const records = await populate(dir, 30);
+    expect(await walRecordLocations(dir)).toHaveLength(30);
+    const torn = await tearFinalRecord(dir, 0.5);
+    const log = await openLog(dir);
+    expect(log.recovered()).toEqual(records.slice(0, -1));
+    expect(log.recoveryReport.tornTail?.offset).toBeLessThan(torn.offset);
+    await log.close();
+    const flipped = await flipBitInRecord(dir, 3, 5);
+    expect(await openError(dir)).toMatchObject({ code: ErrorCode.CorruptRecord, details: { file: flipped.file, offset: flipped.start } });
   });
 });
 

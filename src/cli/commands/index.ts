@@ -3,7 +3,9 @@ import { registerBench } from './bench.js';
 import { registerCluster } from './cluster.js';
 import { registerKv } from './kv.js';
 import { registerNode } from './node.js';
+import { registerSimCommand } from './sim.js';
 import { registerStatus } from './status.js';
+import { registerSweepCommand } from './sweep.js';
 
 /** Each CLI command lives in its own file and registers itself here (one line per command). */
 export type RegisterCommand = (program: Command) => void;
@@ -14,4 +16,6 @@ export const commands: RegisterCommand[] = [
   registerKv,
   registerStatus,
   registerBench,
+  registerSimCommand,
+  registerSweepCommand,
 ];

@@ -1,0 +1,12 @@
+import { registerScenario } from '../sim/scenario.js';
+import { pingCanaryScenario, pingScenario } from './ping.js';
+
+/**
+ * The built-in scenarios, registered on import (the CLI and the sweep workers import this file).
+ * To add one: write `src/scenarios/<name>.ts` exporting `defineScenario({...})` (see
+ * `src/sim/scenario.ts`), then add one `registerScenario(...)` line here.
+ */
+registerScenario(pingScenario);
+registerScenario(pingCanaryScenario);
+
+export { getScenario, listScenarios } from '../sim/scenario.js';
