@@ -6,6 +6,7 @@ import { registerNode } from './node.js';
 import { registerSimCommand } from './sim.js';
 import { registerStatus } from './status.js';
 import { registerSweepCommand } from './sweep.js';
+import { registerCheckCommand } from './check.js';
 
 /** Each CLI command lives in its own file and registers itself here (one line per command). */
 export type RegisterCommand = (program: Command) => void;
@@ -18,4 +19,5 @@ export const commands: RegisterCommand[] = [
   registerBench,
   registerSimCommand,
   registerSweepCommand,
+  registerCheckCommand,
 ];

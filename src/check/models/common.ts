@@ -1,0 +1,37 @@
+import { malformedInput } from '../malformed.js';
+import type { RecordedOperation } from '../model.js';
+
+/** Output of an operation whose result is unknown (timed out, `info`, never completed). */
+export const UNKNOWN = -1;
+/** Outputs of a cas. */
+export const CAS_FAILED = 0;
+export const CAS_OK = 1;
+
+/** True when the result of the operation is not known: it may match any state. */
+export function resultUnknown(operation: RecordedOperation): boolean {
+  return operation.completion === 'info' || operation.completion === 'open';
+}
+
+/** A cas output: `ok` succeeded, `fail` ran and found a different value (Jepsen), else unknown. */
+export function casOutput(operation: RecordedOperation): number {
+  if (operation.completion === 'ok') return CAS_OK;
+  if (operation.completion === 'fail') return CAS_FAILED;
+  return UNKNOWN;
+}
+
+/** The `[expected, new]` argument of a cas. */
+export function casArguments(operation: RecordedOperation): readonly [unknown, unknown] {
+  const argument = operation.argument;
+  if (!Array.isArray(argument) || argument.length !== 2) {
+    throw malformedInput(operation.location, 'a cas argument [expected, new]', JSON.stringify(argument) ?? 'undefined');
+  }
+  return [argument[0], argument[1]];
+}
+
+export function unsupportedOperation(operation: RecordedOperation, model: string, supported: readonly string[]): never {
+  throw malformedInput(operation.location, `one of the ${model} model's operations (${supported.join(', ')})`, operation.f);
+}
+
+export function describeCasOutput(output: number): string {
+  return output === CAS_OK ? 'ok' : output === CAS_FAILED ? 'fail' : '?';
+}
