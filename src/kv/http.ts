@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { ConcordError, ErrorCode, isConcordError } from '../core/errors.js';
 import { isNodeId } from '../core/ids.js';
 import type { Consistency, KvLimits, KvService, ReadOptions, SessionRef, WriteOptions } from './api.js';
+import type { ExtraRoute } from './fault-injection.js';
 import type { KvMetrics } from './metrics.js';
 import { WatchStream } from './watch-stream.js';
 
@@ -26,6 +27,8 @@ export interface HttpServerOptions {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   /** Whether this node is ready to serve (false while starting or stopping). */
   readonly healthy: () => { readonly ok: boolean; readonly detail: Record<string, unknown> };
+  /** Extra routes consulted first (the test-only fault-injection endpoint); null: none here. */
+  readonly extraRoute?: (method: string, path: string) => ExtraRoute | null;
 }
 
 /** Status of every stable error code at the HTTP edge. */
@@ -202,6 +205,8 @@ export class KvHttpServer {
   // ---------------------------------------------------------------- routes
 
   private route(method: string, path: string): { readonly name: string; readonly handler: Handler } {
+    const extra = this.options.extraRoute?.(method, path) ?? null;
+    if (extra !== null) return { name: extra.name, handler: (request) => extra.handler(request) };
     if (path.startsWith('/v1/kv/')) return { name: 'kv', handler: (request) => this.kvKey(method, request) };
     if (path === '/v1/kv') return { name: 'range', handler: only(method, 'GET', (request) => this.range(request)) };
     if (path === '/v1/watch') return { name: 'watch', handler: only(method, 'GET', (request) => this.watch(request)) };

@@ -11,6 +11,7 @@ import { resolveRaftConfig } from '../protocols/raft/config.js';
 import { isRaftCheckpoint } from '../protocols/raft/types.js';
 import { defaultKvLimits } from './api.js';
 import type { NodeConfig } from './config.js';
+import { FaultInjection } from './fault-injection.js';
 import { KvHttpServer } from './http.js';
 import { KvMetrics } from './metrics.js';
 import { raftMessageProblem, raftRecordProblem } from './raft-wire.js';
@@ -43,6 +44,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     logger: log,
   });
   log.info({ recovered: wal.recovered().length, report: wal.recoveryReport }, 'write-ahead log opened');
+  const faults = config.faultInjection === true ? new FaultInjection(config.id, new Set(config.testingBugs ?? []), log) : null;
   const tls = config.tls === undefined || config.tls.caFile === undefined ? undefined : { certFile: config.tls.certFile, keyFile: config.tls.keyFile, caFile: config.tls.caFile };
   const others: Record<NodeId, { host: string; port: number }> = {};
   for (const [id, address] of config.peers) if (id !== config.id) others[id] = address;
@@ -61,6 +63,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     await wal.close();
     throw error;
   }
+  faults?.attachLinks(transport.faults);
 
   let machine: KvStateMachine | null = null;
   const ticksPerMs = 1 / config.tickIntervalMs;
@@ -73,6 +76,8 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     snapshotThresholdEntries: 50_000,
     snapshotCatchUpEntries: 5_000,
     joinExisting: config.join,
+    linearizableReadMode: config.readMode ?? 'readIndex',
+    ...faults?.raftOverrides(),
   });
   let core: RaftCore<KvTypes> | null = null;
   let service: RaftKvService | null = null;
@@ -86,7 +91,8 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     peers: [...config.peers.keys()].sort(),
     factory: (context) => (core = new RaftCore<KvTypes>(context, raftConfig)),
     transport,
-    log: wal,
+    log: faults?.wrapLog(wal) ?? wal,
+    ...(faults === null ? {} : { clock: faults.clock }),
     tickIntervalMs: config.tickIntervalMs,
     requestTimeoutMs: config.requestTimeoutMs,
     maxPendingRequests: 20_000,
@@ -120,7 +126,8 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
   metrics = nodeMetrics;
   const httpTls = config.tls === undefined ? undefined : { cert: await readFile(config.tls.certFile), key: await readFile(config.tls.keyFile) };
   const http = new KvHttpServer({
-    service: kvService,
+    service: faults?.wrapService(kvService) ?? kvService,
+    ...(faults === null ? {} : { extraRoute: (method: string, path: string) => faults.route(method, path) }),
     limits: defaultKvLimits,
     requestTimeoutMs: config.requestTimeoutMs,
     logger: log.child({ component: 'http' }),
