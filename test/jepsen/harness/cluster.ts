@@ -38,6 +38,8 @@ export interface NodeSlot {
   paused: boolean;
   /** Incarnations started, for logs and summaries. */
   starts: number;
+  /** Set while the harness itself kills the process (any other exit is unexpected). */
+  killing: boolean;
 }
 
 const httpPort = 7001;
@@ -45,6 +47,10 @@ const peerPort = 7101;
 
 export class FaultCluster {
   readonly slots = new Map<NodeId, NodeSlot>();
+  /** Exits the harness did not cause: `id exited code/signal` with the log's last lines. */
+  readonly unexpectedExits: string[] = [];
+  /** Exits expected by a fault in progress (a node refusing a corrupted log) are not unexpected. */
+  expectExitOf: NodeId | null = null;
   /** Ids of the members the cluster was started with or that were added; removed ones leave. */
   private readonly memberIds: NodeId[] = [];
   private nextIndex = 1;
@@ -92,6 +98,7 @@ export class FaultCluster {
       exited: null,
       paused: false,
       starts: 0,
+      killing: false,
     };
     this.slots.set(id, slot);
     return slot;
@@ -137,6 +144,7 @@ export class FaultCluster {
     slot.starts += 1;
     slot.process = child;
     slot.paused = false;
+    slot.killing = false;
     const unregister = onExitCleanup(() => {
       try {
         child.kill('SIGKILL');
@@ -147,6 +155,7 @@ export class FaultCluster {
     slot.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         unregister();
+        if (!slot.killing && this.expectExitOf !== id) this.unexpectedExits.push(`${id} exited (code ${code}, signal ${signal}): ${this.logTail(id, 3)}`);
         if (slot.process === child) {
           slot.process = null;
           slot.paused = false;
@@ -161,6 +170,7 @@ export class FaultCluster {
     const slot = this.slot(id);
     if (slot.process === null) return;
     const exited = slot.exited;
+    slot.killing = true;
     slot.process.kill('SIGKILL');
     await exited;
   }

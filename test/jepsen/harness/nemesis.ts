@@ -17,7 +17,7 @@ export const nemesisKinds = [
   'partition-leader', 'partition-halves', 'partition-bridge',
   'torn-wal', 'corrupt-wal',
   'membership', 'transfer-leader',
-  'clock-jump', 'clock-jump-back',
+  'clock-jump', 'clock-jump-back', 'clock-back-partition',
 ] as const;
 export type NemesisKind = (typeof nemesisKinds)[number];
 
@@ -200,8 +200,10 @@ async function corruptWal(context: NemesisContext): Promise<InjectedFault> {
   const victim = locations[locations.length - 1 - fromEnd]!;
   const original = await readFile(victim.file);
   await flipBitInRecord(walDir, fromEnd, context.rng.int(0, 7));
+  context.cluster.expectExitOf = target;
   context.cluster.start(target);
   const exit = await context.cluster.waitExit(target, 20_000);
+  context.cluster.expectExitOf = null;
   const log = context.cluster.logTail(target, 40);
   const named = log.includes(path.basename(victim.file)) && log.includes(String(victim.start));
   let verdict: string;
@@ -276,6 +278,20 @@ async function clockJump(context: NemesisContext, kind: NemesisKind): Promise<In
   return { kind, detail: `${target}: clock ${jumpMs > 0 ? '+' : ''}${jumpMs} ms${ok ? '' : ' (not applied)'}`, heal: noHeal };
 }
 
+/**
+ * The lease killer: the leader's clock jumps back (its ticks stall while the clock catches up)
+ * and the leader is isolated at once. The majority elects a new leader and takes writes; if the
+ * old leader still counted its lease as valid it would serve stale reads.
+ */
+async function clockBackPartition(context: NemesisContext): Promise<InjectedFault> {
+  const leader = await leaderOrAny(context);
+  const jumpMs = -context.rng.int(2_000, 4_000);
+  await context.cluster.call(leader, 'POST', '/v1/debug/faults', { clockJumpMs: jumpMs });
+  const others = context.cluster.members().filter((id) => id !== leader);
+  await context.partitioner.cut(crossPairs([leader], others));
+  return { kind: 'clock-back-partition', detail: `${leader}: clock ${jumpMs} ms, then isolated from ${others.join(', ')} [${context.partitioner.mechanism}]`, heal: () => context.partitioner.heal() };
+}
+
 export async function injectFault(context: NemesisContext, kind: NemesisKind): Promise<InjectedFault> {
   const members = context.cluster.running();
   switch (kind) {
@@ -306,5 +322,7 @@ export async function injectFault(context: NemesisContext, kind: NemesisKind): P
     case 'clock-jump':
     case 'clock-jump-back':
       return clockJump(context, kind);
+    case 'clock-back-partition':
+      return clockBackPartition(context);
   }
 }

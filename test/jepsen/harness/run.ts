@@ -140,6 +140,7 @@ async function exercise(options: ScenarioOptions, cluster: FaultCluster, partiti
     await workload.stop();
   }
   const okAfterHeal = workload.okSinceMark;
+  for (const exit of cluster.unexpectedExits) anomalies.push(`unexpected exit: ${exit}`);
   if (okAfterHeal === 0) anomalies.push('no operation succeeded after the heal (liveness)');
   const final = await finalReads(cluster, workload, anomalies);
   const linearizability = checkLinearizable(workload.events, options.checkTimeoutMs ?? 120_000);
@@ -185,6 +186,9 @@ async function runNemesis(options: ScenarioOptions, context: NemesisContext, wor
       faultLog.push(line);
       context.log(`${options.name}: ${line}`);
       await sleep(rng.int(hold[0]!, hold[1]!));
+      const during = await observeLeaders(context.cluster);
+      faultLog[faultLog.length - 1] += ` | before heal: ${during}`;
+      context.log(`${options.name}:   before heal: ${during}`);
       await fault.heal();
       healed = true;
     } catch (error) {
@@ -196,6 +200,18 @@ async function runNemesis(options: ScenarioOptions, context: NemesisContext, wor
     }
     await sleep(rng.int(quiet[0]!, quiet[1]!));
   }
+}
+
+/** Each reachable member's view: `id:leader@term` (paused or down members show as such). */
+async function observeLeaders(cluster: FaultCluster): Promise<string> {
+  const views = await Promise.all(cluster.members().map(async (id) => {
+    const slot = cluster.slot(id);
+    if (slot.process === null) return `${id}:down`;
+    if (slot.paused) return `${id}:paused`;
+    const status = await cluster.status(id, 700);
+    return status === null ? `${id}:?` : `${id}:${status.leader ?? '-'}@${status.term}`;
+  }));
+  return views.join(' ');
 }
 
 async function healEverything(cluster: FaultCluster, partitioner: Partitioner): Promise<void> {
