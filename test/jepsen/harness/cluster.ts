@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { NodeId } from '../../../src/core/ids.js';
@@ -155,7 +155,11 @@ export class FaultCluster {
     slot.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         unregister();
-        if (!slot.killing && this.expectExitOf !== id) this.unexpectedExits.push(`${id} exited (code ${code}, signal ${signal}): ${this.logTail(id, 3)}`);
+        if (!slot.killing && this.expectExitOf !== id) {
+          // Who else was running (a stray `pkill` from elsewhere shows up here).
+          const killers = spawnSync('ps', ['-eo', 'pid,etime,cmd'], { encoding: 'utf8' }).stdout?.split('\n').filter((line) => /\b(pkill|killall|kill)\b/.test(line)).join('; ') ?? '';
+          this.unexpectedExits.push(`${id} exited at ${new Date().toISOString()} (code ${code}, signal ${signal})${killers ? ` [kill commands running: ${killers}]` : ''}: ${this.logTail(id, 3)}`);
+        }
         if (slot.process === child) {
           slot.process = null;
           slot.paused = false;
