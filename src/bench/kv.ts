@@ -5,7 +5,7 @@
  * clients C = 1, 16, 64; puts to the leader and to a follower; linearizable and serializable gets.
  * Scenarios alternate between the two systems so that background load hits both alike.
  *
- *   node dist/bench/kv.js [--seconds 10] [--clients 1,16,64] [--etcd-dir ../shared/bench/etcd] [--only put-leader,...] [--json out.jsonl]
+ *   node dist/bench/kv.js [--seconds 10] [--warmup-seconds 5] [--clients 1,16,64] [--etcd-dir ../shared/bench/etcd] [--only put-leader,...] [--json out.jsonl]
  *
  * Prints a markdown table (ops/s, p50, p99, server CPU per operation, concord/etcd ratio).
  */
@@ -36,8 +36,8 @@ interface LoadLine {
 
 const etcdEndpoints = ['http://127.0.0.1:2379', 'http://127.0.0.1:22379', 'http://127.0.0.1:32379'];
 
-function parseArgs(argv: readonly string[]): { seconds: number; clients: number[]; etcdDir: string; only: string[] | null; json: string | null } {
-  const options = { seconds: 10, clients: [1, 16, 64], etcdDir: '', only: null as string[] | null, json: null as string | null };
+function parseArgs(argv: readonly string[]): { seconds: number; warmupSeconds: number; clients: number[]; etcdDir: string; only: string[] | null; json: string | null } {
+  const options = { seconds: 10, warmupSeconds: 5, clients: [1, 16, 64], etcdDir: '', only: null as string[] | null, json: null as string | null };
   for (let index = 0; index < argv.length; index += 1) {
     const value = (): string => {
       const next = argv[index + 1];
@@ -47,6 +47,7 @@ function parseArgs(argv: readonly string[]): { seconds: number; clients: number[
     };
     switch (argv[index]) {
       case '--seconds': options.seconds = Number(value()); break;
+      case '--warmup-seconds': options.warmupSeconds = Number(value()); break;
       case '--clients': options.clients = value().split(',').map(Number); break;
       case '--etcd-dir': options.etcdDir = value(); break;
       case '--only': options.only = value().split(','); break;
@@ -149,6 +150,12 @@ async function main(): Promise<void> {
     const etcdRole = await etcdRoles();
     const concordRole = await concordRoles(cluster);
     process.stderr.write(`etcd leader ${etcdRole.leader}; concord leader ${concordRole.leader}; ${list.length} scenarios × 2 systems × ${options.seconds} s\n`);
+    // Warm-up, discarded: puts and gets on both systems (concord's JIT compiles its hot paths).
+    for (const warm of [{ op: 'put', serializable: false }, { op: 'get', serializable: false }] as const) {
+      const scenario: Scenario = { name: `warm-up-${warm.op}`, op: warm.op, target: 'leader', serializable: warm.serializable, clients: 16 };
+      runLoad(options.etcdDir, 'etcd', etcdRole.leader, scenario, options.warmupSeconds, []);
+      runLoad(options.etcdDir, 'concord', concordRole.leader, scenario, options.warmupSeconds, []);
+    }
     for (const scenario of list) {
       const etcd = runLoad(options.etcdDir, 'etcd', etcdRole[scenario.target], scenario, options.seconds, etcdPids());
       const concord = runLoad(options.etcdDir, 'concord', concordRole[scenario.target], scenario, options.seconds, concordPids);
@@ -162,7 +169,7 @@ async function main(): Promise<void> {
     await teardown();
   }
   process.stdout.write([
-    `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; ${options.seconds} s per run after 1 s warm-up`,
+    `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; ${options.seconds} s per run after 1 s warm-up; both systems warmed up first (${options.warmupSeconds} s of puts and of gets, C=16)`,
     '',
     '| scenario | C | etcd ops/s | etcd p50 ms | etcd p99 ms | etcd CPU ms/op | concord ops/s | concord p50 ms | concord p99 ms | concord CPU ms/op | concord/etcd ops | errors e/c | other CPU % e/c |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConcordError, ErrorCode } from '../core/errors.js';
 import { isNodeId, type NodeId } from '../core/ids.js';
-import { parseTestingBugs, type TestingBug } from './fault-injection.js';
+import { parseTestingBugs, type TestingBug } from './testing-bugs.js';
 
 /** A `host:port` pair. */
 export interface Address {
@@ -31,11 +31,11 @@ export interface NodeConfig {
   readonly heartbeatIntervalTicks: number;
   readonly requestTimeoutMs: number;
   readonly logLevel: string;
-  /** How linearizable reads are served: ReadIndex rounds (default) or leader leases. */
-  readonly readMode?: 'readIndex' | 'lease';
-  /** Test-only: the authenticated `/v1/debug/faults` endpoint and `CONCORD_TESTING_BUGS` (fault-injection.ts). */
-  readonly faultInjection?: boolean;
-  /** Test-only bugs switched on by `CONCORD_TESTING_BUGS` (requires `faultInjection`). */
+  /** How linearizable reads are served: ReadIndex (default) or leader leases (needs bounded clock drift). */
+  readonly readMode: 'readIndex' | 'lease';
+  /** Serve `/v1/debug/faults…` (clock and link faults) for fault-injection tests. Never on by default. */
+  readonly enableFaultInjection: boolean;
+  /** Deliberately broken behaviour for the fault harness (`CONCORD_TESTING_BUGS`; testing-bugs.ts). */
   readonly testingBugs?: readonly TestingBug[];
 }
 
@@ -142,7 +142,6 @@ export function resolveNodeConfig(flags: RawNodeOptions, env: NodeJS.ProcessEnv 
   if ((certFile === undefined) !== (keyFile === undefined)) throw bad('--tls-cert and --tls-key go together');
   const tickIntervalMs = integer(raw.tickIntervalMs, '--tick-interval-ms', 10, { min: 1, max: 1_000 });
   const electionTimeoutTicks = integer(raw.electionTimeoutTicks, '--election-timeout-ticks', Math.max(2, Math.round(1_000 / tickIntervalMs)), { min: 2, max: 100_000 });
-  const testing = resolveTesting(raw, env);
   const heartbeatIntervalTicks = integer(raw.heartbeatIntervalTicks, '--heartbeat-interval-ticks', Math.max(1, Math.round(100 / tickIntervalMs)), { min: 1, max: electionTimeoutTicks - 1 });
   return {
     id,
@@ -159,25 +158,25 @@ export function resolveNodeConfig(flags: RawNodeOptions, env: NodeJS.ProcessEnv 
     heartbeatIntervalTicks,
     requestTimeoutMs: integer(raw.requestTimeoutMs, '--request-timeout-ms', 5_000, { min: 10, max: 600_000 }),
     logLevel: optionalString(raw.logLevel, '--log-level') ?? env.CONCORD_LOG_LEVEL ?? 'info',
-    readMode: resolveReadMode(raw.readMode),
-    ...testing,
+    readMode: readModeOf(raw.readMode),
+    ...testingOptions(raw, env),
   };
 }
 
-function resolveReadMode(value: unknown): 'readIndex' | 'lease' {
-  const mode = optionalString(value, '--read-mode') ?? 'readIndex';
-  if (mode !== 'readIndex' && mode !== 'lease') throw bad('--read-mode must be readIndex or lease');
-  return mode;
-}
-
-/** Fault injection needs a bearer token (the control surface is never open); testing bugs need fault injection. */
-function resolveTesting(raw: RawNodeOptions, env: NodeJS.ProcessEnv): { faultInjection: boolean; testingBugs: TestingBug[] } {
-  const faultInjection = raw.enableFaultInjection === true || raw.enableFaultInjection === 'true';
+/** Fault injection must be authenticated (needs a token); testing bugs need fault injection. */
+function testingOptions(raw: RawNodeOptions, env: NodeJS.ProcessEnv): { enableFaultInjection: boolean; testingBugs: TestingBug[] } {
+  const enableFaultInjection = raw.enableFaultInjection === true || raw.enableFaultInjection === 'true';
   const testingBugs = parseTestingBugs(env.CONCORD_TESTING_BUGS);
   const token = optionalString(raw.token, '--token') ?? optionalString(env.CONCORD_TOKEN, 'CONCORD_TOKEN');
-  if (faultInjection && token === undefined) throw bad('--enable-fault-injection requires --token (the fault endpoint must be authenticated)');
-  if (testingBugs.length > 0 && !faultInjection) throw bad('CONCORD_TESTING_BUGS is set but --enable-fault-injection is not: refusing to run a deliberately broken node by accident');
-  return { faultInjection, testingBugs };
+  if (enableFaultInjection && token === undefined) throw bad('--enable-fault-injection requires --token (the fault endpoints must be authenticated)');
+  if (testingBugs.length > 0 && !enableFaultInjection) throw bad('CONCORD_TESTING_BUGS is set but --enable-fault-injection is not: refusing to run a deliberately broken node by accident');
+  return { enableFaultInjection, testingBugs };
+}
+
+function readModeOf(value: unknown): 'readIndex' | 'lease' {
+  if (value === undefined || value === 'readIndex' || value === 'read-index') return 'readIndex';
+  if (value === 'lease') return 'lease';
+  throw bad('--read-mode must be read-index or lease');
 }
 
 function readConfigFile(file: string): RawNodeOptions {
@@ -188,7 +187,7 @@ function readConfigFile(file: string): RawNodeOptions {
     throw bad(`cannot read config file ${file}: ${(error as Error).message}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw bad(`config file ${file} must hold a JSON object`);
-  const allowed = new Set(['id', 'peers', 'http', 'data', 'secret', 'token', 'tlsCert', 'tlsKey', 'tlsCa', 'join', 'tickIntervalMs', 'electionTimeoutTicks', 'heartbeatIntervalTicks', 'requestTimeoutMs', 'logLevel', 'readMode']);
+  const allowed = new Set(['id', 'peers', 'http', 'data', 'secret', 'token', 'tlsCert', 'tlsKey', 'tlsCa', 'join', 'tickIntervalMs', 'electionTimeoutTicks', 'heartbeatIntervalTicks', 'requestTimeoutMs', 'logLevel', 'readMode', 'enableFaultInjection']);
   for (const key of Object.keys(parsed)) if (!allowed.has(key)) throw bad(`config file ${file}: unknown field "${key}"`);
   return parsed as RawNodeOptions;
 }

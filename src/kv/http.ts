@@ -6,9 +6,9 @@ import type { Logger } from 'pino';
 import { ConcordError, ErrorCode, isConcordError } from '../core/errors.js';
 import { isNodeId } from '../core/ids.js';
 import type { Consistency, KvLimits, KvService, ReadOptions, SessionRef, WriteOptions } from './api.js';
-import type { ExtraRoute } from './fault-injection.js';
 import type { KvMetrics } from './metrics.js';
 import { WatchStream } from './watch-stream.js';
+import { applyFaultRequest, describeFaults, type FaultControls } from './faults.js';
 
 /**
  * HTTP API v1 on node:http. Every request is validated; every failure is JSON
@@ -27,8 +27,8 @@ export interface HttpServerOptions {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   /** Whether this node is ready to serve (false while starting or stopping). */
   readonly healthy: () => { readonly ok: boolean; readonly detail: Record<string, unknown> };
-  /** Extra routes consulted first (the test-only fault-injection endpoint); null: none here. */
-  readonly extraRoute?: (method: string, path: string) => ExtraRoute | null;
+  /** Fault injection (`/v1/debug/faults…`), present only when the node enables it. */
+  readonly faults?: FaultControls;
 }
 
 /** Status of every stable error code at the HTTP edge. */
@@ -65,10 +65,14 @@ export function statusFor(code: string): number {
 }
 
 const retryAfterSeconds = '1';
+/** Open client connections at once; more are refused by the listener (bounded memory). */
+const maxConnections = 4096;
 /** A too-large body up to this size is read and discarded before the 413 goes out. */
 const maxDrainBytes = 64 << 20;
 const jsonHeaders = { 'content-type': 'application/json' } as const;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** Shared by every request without a query string (read-only use). */
+const noParameters = new URLSearchParams();
 
 type Handler = (request: Parsed) => Promise<Reply> | Reply;
 
@@ -89,6 +93,8 @@ export class KvHttpServer {
   private readonly server: http.Server;
   private readonly tokenDigest: Buffer | null;
   private readonly watches = new Set<WatchStream>();
+  /** Bounded by routes × statuses (a few dozen). */
+  private readonly latencyChildren = new Map<string, { observe(value: number): void }>();
 
   constructor(private readonly options: HttpServerOptions) {
     this.tokenDigest = options.token === undefined ? null : digest(options.token);
@@ -99,6 +105,7 @@ export class KvHttpServer {
     this.server.requestTimeout = options.requestTimeoutMs + 2_000;
     this.server.keepAliveTimeout = 30_000;
     this.server.maxHeadersCount = 64;
+    this.server.maxConnections = maxConnections;
     this.server.on('clientError', (error, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       else socket.destroy(error);
@@ -129,14 +136,13 @@ export class KvHttpServer {
   // ---------------------------------------------------------------- request cycle
 
   private onRequest(request: http.IncomingMessage, response: http.ServerResponse): void {
-    const startedNs = process.hrtime.bigint();
+    const startedMs = performance.now();
     const url = request.url ?? '/';
     const queryAt = url.indexOf('?');
     const path = queryAt < 0 ? url : url.slice(0, queryAt);
     const route = this.route(request.method ?? 'GET', path);
     const finish = (status: number): void => {
-      const seconds = Number(process.hrtime.bigint() - startedNs) / 1e9;
-      this.options.metrics.requestDuration.observe({ route: route.name, status }, seconds);
+      this.latency(route.name, status).observe((performance.now() - startedMs) / 1000);
     };
     if (route.name !== 'healthz' && !this.authorized(request)) {
       this.sendError(response, new ConcordError(ErrorCode.Unauthenticated, 'missing or wrong bearer token'), finish);
@@ -159,7 +165,7 @@ export class KvHttpServer {
     }
     readBody(request, this.options.limits.maxBodyBytes).then(
       (body) => {
-        const query = new URLSearchParams(queryAt < 0 ? '' : url.slice(queryAt + 1));
+        const query = queryAt < 0 ? noParameters : new URLSearchParams(url.slice(queryAt + 1));
         const parsed: Parsed = { method: request.method ?? 'GET', path, query, body, headers: request.headers, raw: request, response };
         return route.handler(parsed);
       },
@@ -174,6 +180,17 @@ export class KvHttpServer {
         this.sendError(response, error, finish);
       },
     );
+  }
+
+  /** The latency histogram's child for (route, status), cached: label hashing per request is not free. */
+  private latency(route: string, status: number): { observe(value: number): void } {
+    const key = `${route} ${status}`;
+    let child = this.latencyChildren.get(key);
+    if (child === undefined) {
+      child = this.options.metrics.requestDuration.labels(route, String(status));
+      this.latencyChildren.set(key, child);
+    }
+    return child;
   }
 
   private authorized(request: http.IncomingMessage): boolean {
@@ -205,8 +222,6 @@ export class KvHttpServer {
   // ---------------------------------------------------------------- routes
 
   private route(method: string, path: string): { readonly name: string; readonly handler: Handler } {
-    const extra = this.options.extraRoute?.(method, path) ?? null;
-    if (extra !== null) return { name: extra.name, handler: (request) => extra.handler(request) };
     if (path.startsWith('/v1/kv/')) return { name: 'kv', handler: (request) => this.kvKey(method, request) };
     if (path === '/v1/kv') return { name: 'range', handler: only(method, 'GET', (request) => this.range(request)) };
     if (path === '/v1/watch') return { name: 'watch', handler: only(method, 'GET', (request) => this.watch(request)) };
@@ -216,6 +231,11 @@ export class KvHttpServer {
     if (path === '/v1/cluster/transfer-leader') return { name: 'transfer', handler: only(method, 'POST', this.admin((request) => this.transfer(request))) };
     if (path === '/metrics') return { name: 'metrics', handler: only(method, 'GET', (request) => this.metrics(request)) };
     if (path === '/healthz') return { name: 'healthz', handler: only(method, 'GET', () => this.health()) };
+    const faults = this.options.faults;
+    if (faults !== undefined && path === '/v1/debug/faults') return { name: 'faults', handler: only(method, 'GET', () => ({ status: 200, body: describeFaults(faults) })) };
+    if (faults !== undefined && path.startsWith('/v1/debug/faults/')) {
+      return { name: 'faults', handler: only(method, 'POST', (request) => ({ status: 200, body: applyFaultRequest(faults, path.slice('/v1/debug/faults/'.length), this.jsonBody(request, ['offsetMs', 'rate', 'block', 'isolate', 'heal', 'direction'])) })) };
+    }
     return { name: 'unknown', handler: () => { throw new ConcordError(ErrorCode.NotFound, `no route ${method} ${path}`); } };
   }
 
@@ -270,6 +290,7 @@ export class KvHttpServer {
     noQuery(request.query, ['prefix', 'revision']);
     const prefix = request.query.get('prefix') ?? '';
     if (Buffer.byteLength(prefix) > this.options.limits.maxKeyBytes) throw tooLarge(`prefix longer than ${this.options.limits.maxKeyBytes} bytes`);
+    if (prefix.startsWith('\u0000')) throw invalid('prefixes starting with U+0000 are reserved');
     const lastEventId = request.headers['last-event-id'];
     let fromRevision = intParam(request.query, 'revision', { min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 0 });
     if (typeof lastEventId === 'string' && /^\d{1,15}$/.test(lastEventId)) fromRevision = Number(lastEventId) + 1;
@@ -468,6 +489,10 @@ function intParam(query: URLSearchParams, name: string, bounds: { min: number; m
 
 /** Reads the whole body, failing with 413 past `maxBytes`. `null` when there is none. */
 function readBody(request: http.IncomingMessage, maxBytes: number): Promise<Buffer | null> {
+  if (request.headers['content-length'] === '0' || (request.headers['content-length'] === undefined && request.headers['transfer-encoding'] === undefined)) {
+    // No body (the usual GET): nothing to wait for; node:http discards the empty stream.
+    return Promise.resolve(null);
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

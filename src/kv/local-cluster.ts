@@ -97,12 +97,7 @@ export class LocalCluster {
     if (node.process !== null) return;
     mkdirSync(this.options.dataRoot, { recursive: true });
     const logFd = openSync(node.logFile, 'a');
-    const args = [
-      cliEntryPoint(), 'node', '--id', id, '--peers', this.peersFlag(),
-      '--http', node.httpUrl.replace(/^https?:\/\//, ''), '--data', node.dataDir,
-      ...(this.options.token === undefined ? [] : ['--token', this.options.token]),
-      ...(this.options.extraArgs ?? []),
-    ];
+    const args = [cliEntryPoint(), ...this.nodeArguments(id)];
     const env = { ...process.env, ...(this.options.secret === undefined ? {} : { CONCORD_SECRET: this.options.secret }) };
     const child = spawn(process.execPath, args, { stdio: ['ignore', logFd, logFd], env });
     closeSync(logFd);
@@ -114,6 +109,17 @@ export class LocalCluster {
         resolve();
       });
     }));
+  }
+
+  /** The `concord node …` arguments of a member (what `start` runs; printable for a manual restart). */
+  nodeArguments(id: NodeId): string[] {
+    const node = this.node(id);
+    return [
+      'node', '--id', id, '--peers', this.peersFlag(),
+      '--http', node.httpUrl.replace(/^https?:\/\//, ''), '--data', node.dataDir,
+      ...(this.options.token === undefined ? [] : ['--token', this.options.token]),
+      ...(this.options.extraArgs ?? []),
+    ];
   }
 
   /** Sends `signal` to a node started here; resolves when it exited (SIGTERM/SIGKILL) or at once (SIGSTOP/SIGCONT). */

@@ -59,6 +59,18 @@ export class KvMetrics {
     this.registerGauges(source);
   }
 
+  private readonly proposalChildren = new Map<string, { inc(): void }>();
+
+  /** Counts one proposal (label children cached: this runs once per write). */
+  countProposal(op: string): void {
+    let child = this.proposalChildren.get(op);
+    if (child === undefined) {
+      child = this.proposals.labels(op);
+      this.proposalChildren.set(op, child);
+    }
+    child.inc();
+  }
+
   /** Call on every status change worth counting (cheap). */
   observeTerm(term: number): void {
     if (term > this.lastTerm) {

@@ -11,12 +11,13 @@ import { resolveRaftConfig } from '../protocols/raft/config.js';
 import { isRaftCheckpoint } from '../protocols/raft/types.js';
 import { defaultKvLimits } from './api.js';
 import type { NodeConfig } from './config.js';
-import { FaultInjection } from './fault-injection.js';
 import { KvHttpServer } from './http.js';
 import { KvMetrics } from './metrics.js';
-import { raftMessageProblem, raftRecordProblem } from './raft-wire.js';
+import { kvRaftMessageProblem, raftRecordProblem } from './raft-wire.js';
 import { RaftKvService, httpAddressKey, type KvRaftMessage, type KvRaftRecord, type KvRaftReply, type KvRaftRequest, type KvRuntime } from './service.js';
 import { parseAddress } from './config.js';
+import { FaultClock } from './faults.js';
+import { TestingBugs } from './testing-bugs.js';
 
 /**
  * One `concord node` process: WAL + TCP transport + the Raft core in the real runtime + the HTTP
@@ -44,7 +45,6 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     logger: log,
   });
   log.info({ recovered: wal.recovered().length, report: wal.recoveryReport }, 'write-ahead log opened');
-  const faults = config.faultInjection === true ? new FaultInjection(config.id, new Set(config.testingBugs ?? []), log) : null;
   const tls = config.tls === undefined || config.tls.caFile === undefined ? undefined : { certFile: config.tls.certFile, keyFile: config.tls.keyFile, caFile: config.tls.caFile };
   const others: Record<NodeId, { host: string; port: number }> = {};
   for (const [id, address] of config.peers) if (id !== config.id) others[id] = address;
@@ -55,7 +55,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
       listen: config.peers.get(config.id)!,
       peers: others,
       clusterSecret: config.secret,
-      validateMessage: raftMessageProblem,
+      validateMessage: kvRaftMessageProblem,
       logger: log,
       tls,
     });
@@ -63,9 +63,11 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     await wal.close();
     throw error;
   }
-  faults?.attachLinks(transport.faults);
 
   let machine: KvStateMachine | null = null;
+  const faultClock = config.enableFaultInjection ? new FaultClock() : null;
+  if (faultClock !== null) log.warn('fault injection is enabled (/v1/debug/faults): for tests only');
+  const bugs = new TestingBugs(new Set(config.testingBugs ?? []), log);
   const ticksPerMs = 1 / config.tickIntervalMs;
   const raftConfig = resolveRaftConfig<KvTypes>({
     stateMachine: () => (machine = new KvStateMachine()),
@@ -76,8 +78,8 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     snapshotThresholdEntries: 50_000,
     snapshotCatchUpEntries: 5_000,
     joinExisting: config.join,
-    linearizableReadMode: config.readMode ?? 'readIndex',
-    ...faults?.raftOverrides(),
+    linearizableReadMode: config.readMode,
+    ...bugs.raftOverrides(),
   });
   let core: RaftCore<KvTypes> | null = null;
   let service: RaftKvService | null = null;
@@ -91,11 +93,13 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     peers: [...config.peers.keys()].sort(),
     factory: (context) => (core = new RaftCore<KvTypes>(context, raftConfig)),
     transport,
-    log: faults?.wrapLog(wal) ?? wal,
-    ...(faults === null ? {} : { clock: faults.clock }),
+    log: bugs.wrapLog(wal),
     tickIntervalMs: config.tickIntervalMs,
     requestTimeoutMs: config.requestTimeoutMs,
     maxPendingRequests: 20_000,
+    clock: faultClock?.now,
+    // Commit-index-only hard states need no fsync of their own (etcd: MustSync); entries do.
+    isPromptRecord: (record) => record.type !== 'hardState',
     afterInputs: () => service?.watchHub.check(),
     onSync: ({ records, durationMs }) => {
       metrics?.syncRecords.observe(records);
@@ -113,7 +117,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     status: () => liveCore().status(),
     stateMachine: () => machine!,
     configuredPeers: new Map([...config.peers].map(([id, address]) => [id, `${address.host}:${address.port}`])),
-    onProposal: (op) => metrics?.proposals.inc({ op }),
+    onProposal: (op) => metrics?.countProposal(op),
   });
   const kvService = service;
   const nodeMetrics = new KvMetrics(config.id, {
@@ -126,14 +130,14 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
   metrics = nodeMetrics;
   const httpTls = config.tls === undefined ? undefined : { cert: await readFile(config.tls.certFile), key: await readFile(config.tls.keyFile) };
   const http = new KvHttpServer({
-    service: faults?.wrapService(kvService) ?? kvService,
-    ...(faults === null ? {} : { extraRoute: (method: string, path: string) => faults.route(method, path) }),
+    service: bugs.wrapService(kvService),
     limits: defaultKvLimits,
     requestTimeoutMs: config.requestTimeoutMs,
     logger: log.child({ component: 'http' }),
     metrics: nodeMetrics,
     token: config.token,
     tls: httpTls,
+    faults: faultClock === null ? undefined : { clock: faultClock, links: transport.faults, members: () => kvService.memberIds().filter((id) => id !== config.id) },
     healthy: () => {
       const status = liveCore().status();
       return { ok: runtime.running && status.leader !== null, detail: { id: config.id, role: status.role, leader: status.leader, term: status.term } };

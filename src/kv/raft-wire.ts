@@ -1,3 +1,6 @@
+import { KvStateMachine, type KvCommand } from '../protocols/raft/kv.js';
+import { raftMessageProblem } from '../protocols/raft/validate.js';
+
 /**
  * Shape checks for what arrives from the network (peer messages) and from disk (WAL records)
  * before it reaches the Raft core: the transport and the WAL refuse values that fail them (the
@@ -5,53 +8,13 @@
  * break a core invariant. They check the discriminant and the fields every handler reads first;
  * payload contents (entries, commands) are checked by the core itself (`validateCommand`).
  */
-const messageFields: Record<string, readonly string[]> = {
-  append: ['prevIndex', 'prevTerm', 'commit'],
-  appendAccepted: ['matchIndex'],
-  appendRejected: ['rejectedIndex', 'hintIndex', 'hintTerm'],
-  requestPreVote: ['lastIndex', 'lastTerm'],
-  preVoteResponse: [],
-  requestVote: ['lastIndex', 'lastTerm'],
-  voteResponse: [],
-  heartbeat: ['commit', 'context'],
-  heartbeatResponse: ['context'],
-  snapshotChunk: ['totalBytes', 'offset'],
-  snapshotChunkAck: ['snapshotIndex', 'receivedBytes'],
-  timeoutNow: [],
-  forwardProposals: [],
-  forwardedProposalResults: [],
-  readIndexRequest: ['context'],
-  readIndexResponse: ['context'],
-};
-
 const isCount = (value: unknown): boolean => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 
-export function raftMessageProblem(value: unknown): string | null {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'message must be an object';
-  const message = value as Record<string, unknown>;
-  const fields = typeof message.type === 'string' ? messageFields[message.type] : undefined;
-  if (fields === undefined) return `unknown message type ${JSON.stringify(message.type)}`;
-  if (!isCount(message.term)) return 'term must be a non-negative integer';
-  for (const field of fields) if (!isCount(message[field])) return `${message.type}.${field} must be a non-negative integer`;
-  switch (message.type) {
-    case 'append':
-      return Array.isArray(message.entries) && message.entries.every(isEntry) ? null : 'append.entries must be log entries';
-    case 'preVoteResponse':
-    case 'voteResponse':
-      return typeof message.granted === 'boolean' ? null : `${message.type}.granted must be a boolean`;
-    case 'requestVote':
-      return typeof message.transfer === 'boolean' ? null : 'requestVote.transfer must be a boolean';
-    case 'snapshotChunk':
-      return message.data instanceof Uint8Array && typeof message.snapshot === 'object' && message.snapshot !== null ? null : 'snapshotChunk needs data bytes and snapshot metadata';
-    case 'forwardProposals':
-      return Array.isArray(message.proposals) ? null : 'forwardProposals.proposals must be an array';
-    case 'forwardedProposalResults':
-      return Array.isArray(message.results) ? null : 'forwardedProposalResults.results must be an array';
-    case 'readIndexResponse':
-      return message.readIndex === null || isCount(message.readIndex) ? null : 'readIndexResponse.readIndex must be an index or null';
-    default:
-      return null;
-  }
+const commandChecker = new KvStateMachine();
+
+/** Peer messages: Raft's structural check, with KV commands checked by the state machine's own rule. */
+export function kvRaftMessageProblem(value: unknown): string | null {
+  return raftMessageProblem(value, (command) => commandChecker.validateCommand(command as KvCommand));
 }
 
 function isEntry(value: unknown): boolean {

@@ -82,6 +82,7 @@ export class RaftKvService implements KvService {
   }
 
   async range(prefix: string, limit: number, options: ReadOptions): Promise<RangeResult> {
+    checkUserKey(prefix);
     // Reserved keys sort first (NUL); ask for enough extra to fill `limit` after hiding them.
     const hidden = prefix === '' ? this.reservedKeyCount() : 0;
     const result = await this.read({ op: 'range', prefix, limit: limit + hidden }, options);
@@ -95,6 +96,7 @@ export class RaftKvService implements KvService {
   }
 
   watch(prefix: string, fromRevision: number, handlers: WatchHandlers): WatchHandle {
+    checkUserKey(prefix);
     return this.watchHub.watch(prefix, fromRevision, handlers);
   }
 
@@ -145,8 +147,14 @@ export class RaftKvService implements KvService {
     if (status.role !== 'leader') throw this.notLeader(status);
     const target = to ?? bestTransferTarget(status);
     if (target === null) throw new ConcordError(ErrorCode.InvalidArgument, 'no other voter to transfer leadership to');
+    const deadline = Date.now() + options.timeoutMs;
     const reply = await this.options.runtime.request({ type: 'transferLeader', target }, { timeoutMs: options.timeoutMs });
     if (reply.type === 'error') throw errorOf(reply);
+    // Answer with the new leader when this node learns of it soon (it usually does within a heartbeat).
+    const waitUntil = Math.min(deadline, Date.now() + 1_000);
+    while (this.options.status().leader === null && Date.now() < waitUntil) {
+      await new Promise((resolve) => setTimeout(resolve, retryDelayMs));
+    }
     return this.cluster();
   }
 
@@ -269,7 +277,7 @@ function entryOf(record: KvRecord): KvEntry {
 }
 
 function checkUserKey(key: string): void {
-  if (key.startsWith('\u0000')) throw new ConcordError(ErrorCode.InvalidArgument, 'keys starting with U+0000 are reserved');
+  if (key.startsWith('\u0000')) throw new ConcordError(ErrorCode.InvalidArgument, 'keys and prefixes starting with U+0000 are reserved');
 }
 
 function assertOp<T extends { op: string }, O extends T['op']>(result: T, op: O): asserts result is Extract<T, { op: O }> {

@@ -23,7 +23,9 @@ import { Rng } from '../core/rng.js';
  *   reply never overtakes a held one, since it may depend on the same state). Records written with
  *   `sync: false` hold nothing back: the core learns of their durability through `persisted`
  *   (a Raft leader counts its own log toward the commit quorum only then);
- * - when a sync completes, the core gets `{ type: 'persisted', throughRecord }`.
+ * - when a sync completes, the core gets `{ type: 'persisted', throughRecord }`;
+ * - messages leave at the end of the turn, all together: the transport then writes each peer's
+ *   frames of the turn with one syscall (per-message syscalls dominate on small machines).
  *
  * Time: ticks are counted from a monotonic clock, not from timer callbacks. After a pause (a blocked
  * event loop, SIGSTOP) the missed ticks are delivered before the next input, so tick-based leases
@@ -55,6 +57,16 @@ export interface RuntimeOptions<M, P, Req, Rep> {
    * watch hubs read the core's state here. Must not call back into the runtime synchronously.
    */
   readonly afterInputs?: () => void;
+  /**
+   * Records the core waits for promptly even when written with `sync: false` (a Raft leader's own
+   * entries). Others written with `sync: false` are *lazy*: they start no sync of their own and
+   * ride along with the next one, or are synced after `lazySyncDelayMs`. Default: every record is
+   * prompt. (Raft's commit-index-only hard states are lazy: losing one costs nothing, and syncing
+   * each would put a second fsync in front of the next write.)
+   */
+  readonly isPromptRecord?: (record: P) => boolean;
+  /** Bound on how long a lazy record may stay unsynced (default 10 ticks). */
+  readonly lazySyncDelayMs?: number;
   /** Called after every completed sync (group-commit observability). */
   readonly onSync?: (info: { readonly records: number; readonly durationMs: number }) => void;
 }
@@ -78,13 +90,23 @@ interface PendingRequest<Rep> {
 /** Output parts held until the log is durable through `needDurable` records. */
 interface Held<T> {
   needDurable: number;
-  items: readonly T[];
+  items: T[];
 }
 
 const defaultMaxCatchUpTicks = 10_000;
 
 function lastNeed<T>(queue: readonly Held<T>[]): number {
   return queue.length > 0 ? queue[queue.length - 1]!.needDurable : 0;
+}
+
+/** Appends to the last group when it waits for the same durability, else opens a new group. */
+function enqueue<T>(queue: Held<T>[], needDurable: number, items: readonly T[]): void {
+  const last = queue.length > 0 ? queue[queue.length - 1]! : undefined;
+  if (last !== undefined && last.needDurable === needDurable) {
+    for (const item of items) last.items.push(item);
+  } else {
+    queue.push({ needDurable, items: [...items] });
+  }
 }
 
 export class Runtime<M, P, Req, Rep> {
@@ -104,6 +126,9 @@ export class Runtime<M, P, Req, Rep> {
   private appendedRecords = 0;
   private durableRecords = 0;
   private syncInFlight: Promise<void> | null = null;
+  /** Highest record number that must be synced without waiting for the lazy delay. */
+  private promptRecords = 0;
+  private lazyTimer: NodeJS.Timeout | null = null;
   private flushScheduled = false;
   private stepping = false;
   private state: 'created' | 'running' | 'stopped' = 'created';
@@ -261,31 +286,36 @@ export class Runtime<M, P, Req, Rep> {
   private handleOutput(output: Output<M, P, Rep>): void {
     if (output.persist.length > 0) {
       this.options.log.append(output.persist);
-      this.appendedRecords += output.persist.length;
+      const isPrompt = this.options.isPromptRecord;
+      for (const record of output.persist) {
+        this.appendedRecords += 1;
+        if (output.sync || isPrompt === undefined || isPrompt(record)) this.promptRecords = this.appendedRecords;
+      }
       this.scheduleFlush();
     }
     const ownNeed = output.sync ? this.appendedRecords : 0;
-    if (output.messages.length > 0) this.hold(this.heldMessages, Math.max(lastNeed(this.heldMessages), ownNeed), output.messages);
-    if (output.replies.length > 0) this.hold(this.heldReplies, Math.max(lastNeed(this.heldReplies), ownNeed), output.replies);
+    if (output.messages.length > 0) this.holdMessages(Math.max(lastNeed(this.heldMessages), ownNeed), output.messages);
+    if (output.replies.length > 0) this.holdReplies(Math.max(lastNeed(this.heldReplies), ownNeed), output.replies);
     for (const request of output.timers) {
       if (request.afterTicks === null) this.timers.delete(request.timer);
       else this.timers.set(request.timer, this.ticksElapsed + Math.max(1, request.afterTicks));
     }
   }
 
-  private hold<T>(queue: Held<T>[], needDurable: number, items: readonly T[]): void {
-    const last = queue.length > 0 ? queue[queue.length - 1]! : undefined;
-    if (last === undefined && needDurable <= this.durableRecords) {
-      queue.push({ needDurable, items });
-      this.release();
-      return;
-    }
-    if (last !== undefined && last.needDurable === needDurable) {
-      last.items = [...last.items, ...items];
-      return;
-    }
-    queue.push({ needDurable, items });
+  /**
+   * Queues output parts behind everything held before them. Messages always leave at the end of
+   * the turn (`flush`): every send of a turn then reaches the transport in one synchronous stretch,
+   * which writes each peer's frames with one syscall. Replies leave as soon as they may.
+   */
+  private holdMessages(needDurable: number, messages: readonly Envelope<M>[]): void {
+    enqueue(this.heldMessages, needDurable, messages);
     this.scheduleFlush();
+  }
+
+  private holdReplies(needDurable: number, replies: readonly ClientReply<Rep>[]): void {
+    enqueue(this.heldReplies, needDurable, replies);
+    if (needDurable <= this.durableRecords) this.releaseReplies();
+    else this.scheduleFlush();
   }
 
   /** Sends every held message and reply whose records are durable, in order. */
@@ -293,6 +323,10 @@ export class Runtime<M, P, Req, Rep> {
     while (this.heldMessages.length > 0 && this.heldMessages[0]!.needDurable <= this.durableRecords) {
       for (const envelope of this.heldMessages.shift()!.items) this.send(envelope);
     }
+    this.releaseReplies();
+  }
+
+  private releaseReplies(): void {
     while (this.heldReplies.length > 0 && this.heldReplies[0]!.needDurable <= this.durableRecords) {
       for (const reply of this.heldReplies.shift()!.items) this.reply(reply);
     }
@@ -339,6 +373,22 @@ export class Runtime<M, P, Req, Rep> {
     this.fireDueTimers();
     this.release();
     if (this.syncInFlight !== null || this.appendedRecords === this.durableRecords) return;
+    if (this.promptRecords > this.durableRecords) {
+      this.startSync();
+      return;
+    }
+    // Only lazy records wait: sync them later unless a prompt sync takes them along first.
+    if (this.lazyTimer === null) {
+      this.lazyTimer = setTimeout(() => {
+        this.lazyTimer = null;
+        if (this.state === 'running' && this.syncInFlight === null && this.appendedRecords > this.durableRecords) this.startSync();
+      }, this.options.lazySyncDelayMs ?? this.options.tickIntervalMs * 10);
+    }
+  }
+
+  private startSync(): void {
+    if (this.lazyTimer !== null) clearTimeout(this.lazyTimer);
+    this.lazyTimer = null;
     const throughRecord = this.appendedRecords;
     const startedMs = this.clock();
     this.syncInFlight = this.options.log.sync().then(
@@ -383,6 +433,8 @@ export class Runtime<M, P, Req, Rep> {
   private halt(reason: ConcordError): void {
     if (this.tickTimer !== null) clearInterval(this.tickTimer);
     this.tickTimer = null;
+    if (this.lazyTimer !== null) clearTimeout(this.lazyTimer);
+    this.lazyTimer = null;
     this.heldMessages.length = 0;
     this.heldReplies.length = 0;
     this.inputQueue.length = 0;

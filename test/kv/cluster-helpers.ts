@@ -75,9 +75,10 @@ export interface RawResponse {
 
 /** One HTTP request with a bounded time; no agent reuse (each test request stands alone). */
 export function request(base: string, method: string, pathAndQuery: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<RawResponse> {
-  const url = new URL(pathAndQuery, base);
+  // The raw path goes out verbatim (no URL normalisation): hostile paths reach the server as sent.
+  const url = new URL(base);
   return new Promise((resolve, reject) => {
-    const client = http.request(url, { method, timeout: 10_000, agent: false, headers: { ...headers, ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }) } }, (response) => {
+    const client = http.request({ host: url.hostname, port: url.port, path: pathAndQuery, method, timeout: 10_000, agent: false, headers: { ...headers, ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }) } }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => {

@@ -81,6 +81,8 @@ describe('3-node KV cluster (real processes)', () => {
       ['PUT', '/v1/kv/k', '{"value":"\\ud800"}', 400, 'INVALID_ARGUMENT'],
       ['PUT', '/v1/kv/%E0%A4%A', '{"value":"x"}', 400, 'INVALID_ARGUMENT'],
       ['PUT', '/v1/kv/%00reserved', '{"value":"x"}', 400, 'INVALID_ARGUMENT'],
+      ['GET', '/v1/kv?prefix=%00concord', undefined, 400, 'INVALID_ARGUMENT'],
+      ['GET', '/v1/watch?prefix=%00concord', undefined, 400, 'INVALID_ARGUMENT'],
       ['GET', '/v1/kv/k?consistency=sometimes', undefined, 400, 'INVALID_ARGUMENT'],
       ['GET', '/v1/kv/k?colour=blue', undefined, 400, 'INVALID_ARGUMENT'],
       ['GET', '/v1/kv?limit=0', undefined, 400, 'INVALID_ARGUMENT'],

@@ -14,24 +14,39 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function singleNode(options: { token?: string; dataDir?: string } = {}): Promise<{ node: RunningNode; base: string; dataDir: string }> {
+interface NodeOptions {
+  token?: string;
+  dataDir?: string;
+  id?: string;
+  /** Extra members this node knows (a joining node lists the cluster it joins). */
+  peers?: Map<string, { host: string; port: number }>;
+  join?: boolean;
+  waitHealthy?: boolean;
+  readMode?: 'readIndex' | 'lease';
+  faults?: boolean;
+}
+
+async function singleNode(options: NodeOptions = {}): Promise<{ node: RunningNode; base: string; dataDir: string; peerPort: number }> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'concord-node-test-'));
   const [peerPort, httpPort] = await freePorts(2);
+  const id = options.id ?? 'n1';
   const config: NodeConfig = {
-    id: 'n1',
-    peers: new Map([['n1', { host: '127.0.0.1', port: peerPort! }]]),
+    id,
+    peers: new Map([...(options.peers ?? []), [id, { host: '127.0.0.1', port: peerPort! }]]),
     http: { host: '127.0.0.1', port: httpPort! },
     dataDir,
     secret: 'test-secret-0123456789abcdef',
     secretIsDefault: false,
     token: options.token,
     tls: undefined,
-    join: false,
+    join: options.join === true,
     tickIntervalMs: 10,
     electionTimeoutTicks: 10,
     heartbeatIntervalTicks: 2,
     requestTimeoutMs: 2_000,
     logLevel: 'silent',
+    readMode: options.readMode ?? 'readIndex',
+    enableFaultInjection: options.faults === true,
   };
   const node = await startNode(config, pino({ level: 'silent' }));
   let stopped = false;
@@ -42,11 +57,11 @@ async function singleNode(options: { token?: string; dataDir?: string } = {}): P
   });
   const base = `http://127.0.0.1:${node.httpAddress.port}`;
   const deadline = Date.now() + 10_000;
-  while ((await request(base, 'GET', '/healthz')).status !== 200) {
+  while (options.waitHealthy !== false && (await request(base, 'GET', '/healthz')).status !== 200) {
     if (Date.now() > deadline) throw new Error('single node did not become healthy');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  return { node, base, dataDir };
+  return { node, base, dataDir, peerPort: peerPort! };
 }
 
 describe('KV node (in process)', () => {
@@ -114,6 +129,45 @@ describe('KV node (in process)', () => {
     expect((await request(base, 'DELETE', '/v1/cluster/members/n9')).status).toBe(404);
     const transfer = await request(base, 'POST', '/v1/cluster/transfer-leader', '{}');
     expect(transfer.status).toBe(400);
+  });
+
+  it('grows by a joining node: added as a voter, it catches up and serves reads', async () => {
+    const first = await singleNode();
+    await request(first.base, 'PUT', '/v1/kv/early', '{"value":"before-join"}');
+    const joiner = await singleNode({ id: 'n2', join: true, waitHealthy: false, peers: new Map([['n1', { host: '127.0.0.1', port: first.peerPort }]]) });
+    expect((await request(joiner.base, 'GET', '/healthz')).status).toBe(503);
+    const added = await request(first.base, 'POST', '/v1/cluster/members', JSON.stringify({ id: 'n2', address: `127.0.0.1:${joiner.peerPort}` }));
+    expect(added.status).toBe(200);
+    expect(added.json.members.map((member: { id: string; voter: boolean }) => `${member.id}:${member.voter}`)).toEqual(['n1:true', 'n2:true']);
+    // The joiner learns the log, then serves linearizable reads (through the leader's read index).
+    const deadline = Date.now() + 10_000;
+    let read = await request(joiner.base, 'GET', '/v1/kv/early');
+    while (read.status !== 200 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      read = await request(joiner.base, 'GET', '/v1/kv/early');
+    }
+    expect(read.json.value).toBe('before-join');
+    expect((await request(joiner.base, 'PUT', '/v1/kv/late', '{"value":"via-joiner"}')).status).toBe(200);
+    expect((await request(first.base, 'GET', '/v1/kv/late')).json.value).toBe('via-joiner');
+  });
+
+  it('serves fault injection only when enabled: clock jumps and rate, link blocks, heal', async () => {
+    const plain = await singleNode();
+    expect((await request(plain.base, 'GET', '/v1/debug/faults')).status).toBe(404);
+    const { base } = await singleNode({ faults: true, readMode: 'lease' });
+    expect((await request(base, 'PUT', '/v1/kv/leased', '{"value":"1"}')).status).toBe(200);
+    const jumped = await request(base, 'POST', '/v1/debug/faults/clock', '{"offsetMs":2000,"rate":0.5}');
+    expect(jumped.json.clock).toEqual({ rate: 0.5, offsetMs: 2000 });
+    const blocked = await request(base, 'POST', '/v1/debug/faults/links', '{"block":["n7"],"direction":"outbound"}');
+    expect(blocked.json.links).toEqual({ outbound: ['n7'], inbound: [] });
+    expect((await request(base, 'POST', '/v1/debug/faults/links', '{"block":"n7"}')).status).toBe(400);
+    expect((await request(base, 'POST', '/v1/debug/faults/links', '{"heal":true}')).json.links).toEqual({ outbound: [], inbound: [] });
+    expect((await request(base, 'POST', '/v1/debug/faults/clock', '{"rate":1}')).status).toBe(200);
+    // After the jump (a burst of ticks) the single node is still the leader and serves lease reads.
+    const deadline = Date.now() + 5_000;
+    let read = await request(base, 'GET', '/v1/kv/leased');
+    while (read.status !== 200 && Date.now() < deadline) read = await request(base, 'GET', '/v1/kv/leased');
+    expect(read.json.value).toBe('1');
   });
 
   it('recovers its data from the write-ahead log after a graceful restart', async () => {

@@ -55,7 +55,7 @@ describe('TLS for the API and between peers', () => {
         id: `n${index}`, peers, http: { host: '127.0.0.1', port: ports[index + 2]! }, dataDir: path.join(directory, `n${index}`),
         secret: 'test-secret-0123456789abcdef', secretIsDefault: false, token: undefined,
         tls: { certFile: files.cert, keyFile: files.key, caFile: files.ca }, join: false,
-        tickIntervalMs: 10, electionTimeoutTicks: 20, heartbeatIntervalTicks: 2, requestTimeoutMs: 3_000, logLevel: 'silent',
+        tickIntervalMs: 10, electionTimeoutTicks: 20, heartbeatIntervalTicks: 2, requestTimeoutMs: 3_000, logLevel: 'silent', readMode: 'readIndex', enableFaultInjection: false,
       };
       nodes.push(await startNode(config, pino({ level: 'silent' })));
     }

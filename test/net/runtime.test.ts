@@ -86,8 +86,8 @@ describe('Runtime (real host) output contract', () => {
     runtime.start();
     const reply = await runtime.request(write('x', false, true));
     expect(reply.values).toEqual(['x']);
-    expect(network.sent).toHaveLength(1);
     await nextTurn();
+    expect(network.sent).toHaveLength(1);
     expect(log.syncCalls).toBe(1);
     log.completeSyncs();
     await nextTurn();
@@ -149,6 +149,48 @@ describe('Runtime (real host) output contract', () => {
     const restarted = makeRuntime({ id: 'n1', network, log: new ManualLog<string>(logA.appended.slice(0, logA.durableCount), true) });
     restarted.runtime.start();
     expect((await restarted.runtime.request({ type: 'read' })).values).toEqual(['hello']);
+  });
+});
+
+describe('Runtime lazy records', () => {
+  const lazyOptions = { isPromptRecord: (record: string) => !record.startsWith('lazy:'), lazySyncDelayMs: 30 };
+
+  it('starts no sync for lazy records alone, but syncs them within the lazy delay', async () => {
+    const { runtime, log, cores } = makeRuntime(lazyOptions);
+    runtime.start();
+    await runtime.request(write('lazy:commit', false));
+    await nextTurn();
+    await nextTurn();
+    expect(log.syncCalls).toBe(0);
+    await sleep(60);
+    expect(log.syncCalls).toBe(1);
+    log.completeSyncs();
+    await nextTurn();
+    expect(cores[0]!.persistedInputs).toEqual([1]);
+  });
+
+  it('lets lazy records ride along with the next prompt sync', async () => {
+    const { runtime, log, cores } = makeRuntime(lazyOptions);
+    runtime.start();
+    await runtime.request(write('lazy:commit', false));
+    await runtime.request(write('entry', false));
+    await nextTurn();
+    expect(log.syncCalls).toBe(1);
+    log.completeSyncs();
+    await nextTurn();
+    expect(cores[0]!.persistedInputs).toEqual([2]);
+    await sleep(60);
+    expect(log.syncCalls).toBe(1);
+  });
+
+  it('treats a lazy-looking record of a sync output as prompt', async () => {
+    const { runtime, log } = makeRuntime(lazyOptions);
+    runtime.start();
+    const reply = runtime.request(write('lazy:vote', true));
+    await nextTurn();
+    expect(log.syncCalls).toBe(1);
+    log.completeSyncs();
+    await reply;
   });
 });
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { LocalCluster } from '../../kv/local-cluster.js';
+import { LocalCluster, cliEntryPoint } from '../../kv/local-cluster.js';
 import { runClient, withClientOptions, type ClientFlags } from '../kv-options.js';
 
 interface UpFlags {
@@ -61,7 +61,9 @@ async function up(flags: UpFlags): Promise<void> {
     secret: flags.secret,
     token: flags.token,
     onExit: (id, code, signal) => {
-      if (!stopping) process.stderr.write(`node ${id} exited (${signal ?? `code ${code}`}); see ${cluster.node(id).logFile}\n`);
+      if (stopping) return;
+      const restart = `node ${cliEntryPoint()} ${cluster.nodeArguments(id).join(' ')}`;
+      process.stderr.write(`node ${id} exited (${signal ?? `code ${code}`}); log ${cluster.node(id).logFile}\nrestart it (it recovers from its write-ahead log) with${flags.secret === undefined ? '' : ' the same CONCORD_SECRET'}:\n  ${restart}\n`);
     },
   });
   const stop = async (): Promise<void> => {

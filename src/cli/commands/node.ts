@@ -24,8 +24,8 @@ export function registerNode(program: Command): void {
     .option('--heartbeat-interval-ticks <n>', 'leader heartbeat interval in ticks')
     .option('--request-timeout-ms <ms>', 'deadline of every API request')
     .option('--log-level <level>', 'pino level: fatal|error|warn|info|debug|trace')
-    .option('--read-mode <mode>', 'linearizable reads: readIndex (default) or lease (leader leases, needs bounded clock drift)')
-    .option('--enable-fault-injection', 'TEST ONLY: authenticated POST /v1/debug/faults (link faults, clock jumps); requires --token')
+    .option('--read-mode <mode>', 'linearizable reads: read-index (default) or lease (needs bounded clock drift)')
+    .option('--enable-fault-injection', 'serve /v1/debug/faults/{clock,links} for fault-injection tests (never in production)')
     .action(async (flags: RawNodeOptions & { join?: boolean }) => {
       let config;
       try {

@@ -134,10 +134,11 @@ function configProblem<A extends AppTypes>(config: RaftConfig<A>): string | null
 
 /**
  * Ticks a lease lasts after the heartbeat that renewed it was sent. A voter that acknowledged
- * that heartbeat refuses votes until it has counted E ticks since (E = electionTimeoutTicks),
- * which is at least (E − 1) of its tick intervals; the leader's lease of L ticks ends at most
- * (L + 1) of its intervals after the send. With rates in [1 − ρ, 1 + ρ], safety needs
- * (L + 1)/(1 − ρ) ≤ (E − 1)/(1 + ρ).
+ * that heartbeat refuses votes (its own included) until it has counted E ticks since
+ * (E = electionTimeoutTicks), which is at least (E − 1) of its tick intervals; a lease of L
+ * ticks ends at most L of the leader's intervals after the send. With tick rates in
+ * [1 − ρ, 1 + ρ] of real time, safety needs L/(1 − ρ) ≤ (E − 1)/(1 + ρ); we take one tick less
+ * than the largest such L as margin. E = 10, ρ = 0.1 gives 6 ticks.
  */
 export function leaseDurationTicks(config: Pick<RaftConfig<AppTypes>, 'electionTimeoutTicks' | 'leaseClockDriftMaxRatio'>): number {
   const ratio = config.leaseClockDriftMaxRatio;

@@ -11,3 +11,4 @@ export * from './recovery.js';
 export * from './requests.js';
 export * from './raft.js';
 export * from './describe.js';
+export * from './validate.js';

@@ -191,3 +191,64 @@ function symmetricDifferenceSize(left: ReadonlySet<NodeId>, right: ReadonlySet<N
   for (const id of right) if (!left.has(id)) count += 1;
   return count;
 }
+
+/**
+ * The configurations in a node's log (thesis §4.1: a server uses the latest configuration in its
+ * log, committed or not). Holds the configuration at the snapshot point (the base) and one entry
+ * per configuration entry after it; truncating the log reverts to the configuration before the
+ * truncated suffix. A configuration entry whose change is not allowed from the configuration
+ * before it takes no effect, identically on every node, and records why (`problem`).
+ */
+export class MembershipLog {
+  private readonly history: { index: number; membership: Membership; problem: string | null }[];
+
+  constructor(base: { index: number; membership: Membership } = { index: 0, membership: emptyMembership }) {
+    this.history = [{ ...base, problem: null }];
+  }
+
+  get current(): Membership {
+    return this.history[this.history.length - 1]!.membership;
+  }
+
+  /** Index of the latest configuration entry (or of the base). */
+  get lastIndex(): number {
+    return this.history[this.history.length - 1]!.index;
+  }
+
+  /** The configuration in effect at `index` (the latest one at or before it that is still known). */
+  at(index: number): Membership {
+    for (let position = this.history.length - 1; position > 0; position -= 1) {
+      if (this.history[position]!.index <= index) return this.history[position]!.membership;
+    }
+    return this.history[0]!.membership;
+  }
+
+  /** Why the configuration entry at `index` took no effect, or null. */
+  problemAt(index: number): string | null {
+    return this.history.find((entry) => entry.index === index)?.problem ?? null;
+  }
+
+  /** Forgets configuration entries at or after `index` (the log was truncated there). */
+  truncateFrom(index: number): void {
+    while (this.history.length > 1 && this.history[this.history.length - 1]!.index >= index) this.history.pop();
+  }
+
+  /** Records a configuration entry appended at `index`; returns whether the configuration changed. */
+  observe(index: number, payload: { type: 'membership'; change: MembershipChange } | { type: 'bootstrap'; voters: readonly NodeId[] }): boolean {
+    if (payload.type === 'bootstrap') {
+      this.history.push({ index, membership: membershipOfVoters(payload.voters), problem: null });
+      return true;
+    }
+    const result = applyMembershipChange(this.current, payload.change);
+    if (result.ok) this.history.push({ index, membership: result.membership, problem: null });
+    else this.history.push({ index, membership: this.current, problem: result.reason });
+    return result.ok;
+  }
+
+  /** Replaces the history by a base (snapshot install, or compaction at `index`). */
+  rebase(index: number, membership: Membership): void {
+    const later = this.history.filter((entry) => entry.index > index);
+    this.history.length = 0;
+    this.history.push({ index, membership, problem: null }, ...later);
+  }
+}

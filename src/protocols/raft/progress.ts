@@ -89,12 +89,10 @@ export class Progress {
   sentCommit = 0;
   /** Highest heartbeat context this member has echoed (ReadIndex / lease rounds). */
   ackedContext = 0;
-  /** Replicate only: whether an acknowledgement arrived since the last heartbeat round. */
+  /** Whether an append or snapshot-chunk acknowledgement arrived since the last heartbeat round. */
   ackedSinceHeartbeat = false;
   learner: boolean;
   snapshot: SnapshotTransfer | null = null;
-  /** Tick of the last snapshot chunk sent (to resend a stalled transfer). */
-  snapshotSentTick = 0;
   readonly inflights: Inflights;
 
   constructor(options: { next: number; learner: boolean; maxInflightMessages: number }) {

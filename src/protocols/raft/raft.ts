@@ -8,11 +8,10 @@ import {
   allMembers,
   allVoters,
   applyMembershipChange,
-  emptyMembership,
   isJoint,
   isLearner,
   isVoter,
-  membershipOfVoters,
+  MembershipLog,
 } from './membership.js';
 import { Progress } from './progress.js';
 import { committedValue, hasQuorum, voteResult } from './quorum.js';
@@ -59,6 +58,8 @@ type Out<A extends AppTypes> = OutputBuilder<RaftMessage<Cmd<A>>, RaftRecord<Cmd
 interface PendingProposal {
   readonly requestId: RequestId;
   readonly term: number;
+  /** Another proposal waiting on the same index (rare: a different term's entry). */
+  readonly next: PendingProposal | null;
 }
 
 /** A linearizable read waiting for a read index: a local client, or a follower that asked. */
@@ -134,7 +135,8 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
 
   // Applied state (rebuilt from the snapshot and the log).
   private applied = 0;
-  private membership: Membership = emptyMembership;
+  /** Configurations in the log; the latest one is in effect (thesis §4.1), committed or not. */
+  private readonly configs = new MembershipLog();
 
   // Volatile state.
   private role: RaftRole = 'follower';
@@ -160,7 +162,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
 
   // Requests.
   private readonly requests: RequestTracker;
-  private readonly proposalsByIndex = new Map<number, PendingProposal[]>();
+  private readonly proposalsByIndex = new Map<number, PendingProposal>();
   private forwardQueue: ForwardedProposal<Cmd<A>>[] = [];
   private transferWaiters: RequestId[] = [];
 
@@ -178,6 +180,11 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
   private remoteReadContext = 0;
 
   private readonly bootstrapVoters: readonly NodeId[] | null;
+
+  /** The configuration in effect: the latest one in the log. */
+  private get membership(): Membership {
+    return this.configs.current;
+  }
 
   constructor(context: CoreContext<RaftRecord<Cmd<A>>>, config: RaftConfig<A>) {
     this.id = context.id;
@@ -323,10 +330,11 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       this.snapshot = recovered.snapshot;
       this.restoreMachine(recovered.snapshot.data);
       this.applied = recovered.snapshot.meta.index;
-      this.membership = recovered.snapshot.meta.membership;
+      this.configs.rebase(recovered.snapshot.meta.index, recovered.snapshot.meta.membership);
     }
     this.raftLog.restore(recovered.logStart);
     this.raftLog.append(recovered.entries);
+    this.observeConfigs(recovered.entries);
     this.durableIndex = this.raftLog.lastIndex();
     this.commit = recovered.hardState.commit;
     this.persistedCommit = this.commit;
@@ -544,6 +552,8 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
 
   private leaderChanged(leader: NodeId | null): void {
     this.leader = leader;
+    // A partly received snapshot belongs to the former leader's transfer.
+    this.incomingSnapshot = null;
     // Reads a former leader was confirming for us: fail them so clients retry promptly (no effect).
     for (const [, waiters] of this.remoteReadBatches) {
       for (const waiter of waiters) this.replyError(waiter.requestId, RaftErrorCode.NotLeader, 'the leader changed during the read', 'none');
@@ -607,7 +617,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     this.leaseContexts = [];
     this.leaseExpiresTick = 0;
     this.leaseDisabledThisTerm = false;
-    this.appendAsLeader([{ payload: { type: 'empty' }, sizeBytes: 0 }]);
+    this.appendAsLeader({ type: 'empty' }, 0);
   }
 
   private newProgress(id: NodeId): Progress {
@@ -618,8 +628,15 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     });
   }
 
+  /**
+   * Whether this node may campaign: it is a voter of the latest configuration in its log, or of
+   * the one at its commit index. The second case matters when a leader appended a configuration
+   * that removes a node and lost leadership before committing it: that node may hold the longest
+   * log, which the remaining voters need to elect anyone. Votes are always counted in the
+   * latest configuration, so a removed node only wins with a majority of the voters that remain.
+   */
   private promotable(): boolean {
-    return isVoter(this.membership, this.id) && this.incomingSnapshot === null;
+    return isVoter(this.membership, this.id) || isVoter(this.configs.at(this.commit), this.id);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -782,7 +799,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     this.raftLog.restore({ index: meta.index, term: meta.term });
     this.restoreMachine(data);
     this.snapshot = { meta, data };
-    this.membership = meta.membership;
+    this.configs.rebase(meta.index, meta.membership);
     this.commit = meta.index;
     this.applied = meta.index;
     this.durableIndex = 0;
@@ -800,20 +817,13 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
   // ---------------------------------------------------------------------------------------------
   // Replication: leader side
 
-  /** Appends new entries to the leader's log (written lazily; counted once `persisted`). Returns the first index. */
-  private appendAsLeader(items: readonly { payload: EntryPayload<Cmd<A>>; sizeBytes: number }[]): number {
-    const first = this.raftLog.lastIndex() + 1;
-    const entries: LogEntry<Cmd<A>>[] = new Array<LogEntry<Cmd<A>>>(items.length);
-    let bytes = 0;
-    for (let offset = 0; offset < items.length; offset += 1) {
-      const item = items[offset]!;
-      entries[offset] = { index: first + offset, term: this.term, sizeBytes: item.sizeBytes, payload: item.payload };
-      bytes += item.sizeBytes;
-    }
-    this.appendToLog(entries, false);
-    this.uncommittedBytes += bytes;
+  /** Appends one entry to the leader's log (written lazily; counted once `persisted`). Returns its index. */
+  private appendAsLeader(payload: EntryPayload<Cmd<A>>, sizeBytes: number): number {
+    const index = this.raftLog.lastIndex() + 1;
+    this.appendToLog([{ index, term: this.term, sizeBytes, payload }], false);
+    this.uncommittedBytes += sizeBytes;
     this.needsBroadcast = true;
-    return first;
+    return index;
   }
 
   private appendToLog(entries: readonly LogEntry<Cmd<A>>[], sync: boolean): void {
@@ -824,8 +834,15 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       this.writeHardState(true);
     }
     const first = entries[0]!.index;
-    if (first <= this.raftLog.lastIndex()) this.durableIndex = Math.min(this.durableIndex, first - 1);
+    if (first <= this.raftLog.lastIndex()) {
+      this.durableIndex = Math.min(this.durableIndex, first - 1);
+      if (this.configs.lastIndex >= first) {
+        this.configs.truncateFrom(first);
+        this.membershipChanged();
+      }
+    }
     this.raftLog.append(entries);
+    if (this.observeConfigs(entries)) this.membershipChanged();
     const record = this.out.persist({ type: 'entries', entries }, { sync });
     this.trackUnstable(record);
   }
@@ -874,7 +891,8 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     if (from === this.leadTransferee && pr.match === this.raftLog.lastIndex()) {
       this.send(from, { type: 'timeoutNow', term: this.term });
     }
-    while (this.maybeSendAppend(from, pr, false));
+    // Sent at the end of the step, together with whatever else the step appends.
+    this.needsBroadcast = true;
   }
 
   private handleAppendRejected(
@@ -905,7 +923,8 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
         if (pr.match < this.raftLog.lastIndex()) this.sendAppend(from, pr, []);
         break;
       case 'snapshot':
-        if (this.nowTick - pr.snapshotSentTick >= 2 * this.config.heartbeatTicks) this.sendSnapshotChunk(from, pr);
+        // No chunk acknowledged since the last heartbeat went out: the chunk was lost; resend it.
+        if (!pr.ackedSinceHeartbeat) this.sendSnapshotChunk(from, pr);
         break;
     }
   }
@@ -914,6 +933,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     const transfer = pr.snapshot;
     if (pr.state !== 'snapshot' || transfer === null || transfer.meta.index !== snapshotIndex) return;
     transfer.ackedBytes = receivedBytes;
+    pr.ackedSinceHeartbeat = true;
     if (receivedBytes < transfer.data.length) this.sendSnapshotChunk(from, pr);
   }
 
@@ -922,11 +942,11 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
    * With `appendBatching`, a follower with appends in flight gets more only once a full
    * message's worth is pending (otherwise its next acknowledgement triggers the send).
    */
-  private maybeSendAppend(to: NodeId, pr: Progress, allowEmpty: boolean): boolean {
+  private maybeSendAppend(to: NodeId, pr: Progress, allowEmpty: boolean, urgent = false): boolean {
     if (pr.isPaused()) return false;
     const last = this.raftLog.lastIndex();
     if (this.raftLog.term(pr.next - 1) === undefined) return this.sendSnapshot(to, pr);
-    if (pr.state === 'replicate' && this.config.appendBatching && pr.inflights.count > 0) {
+    if (pr.state === 'replicate' && this.config.appendBatching && pr.inflights.count > 0 && !urgent) {
       if (this.raftLog.bytesBetween(pr.next, last) < this.config.maxSizePerMessageBytes) return false;
     }
     const entries = pr.next <= last ? this.raftLog.slice(pr.next, last, this.config.maxSizePerMessageBytes) : [];
@@ -965,7 +985,6 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     const offset = transfer.ackedBytes;
     const data = transfer.data.subarray(offset, Math.min(transfer.data.length, offset + this.config.snapshotChunkBytes));
     this.send(to, { type: 'snapshotChunk', term: this.term, snapshot: transfer.meta, totalBytes: transfer.data.length, offset, data });
-    pr.snapshotSentTick = this.nowTick;
   }
 
   private broadcastHeartbeat(): void {
@@ -980,6 +999,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       this.nextReadBatch = [];
     }
     for (const [id, pr] of this.progress) {
+      pr.ackedSinceHeartbeat = false;
       const commit = Math.min(pr.match, this.commit);
       pr.sentCommit = Math.max(pr.sentCommit, commit);
       this.send(id, { type: 'heartbeat', term: this.term, commit, context });
@@ -987,9 +1007,12 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     this.advanceReads();
   }
 
+  /** How far a member's log is known to match ours (our own: what is durable). */
+  private readonly matchOf = (id: NodeId): number => (id === this.id ? this.durableIndex : (this.progress.get(id)?.match ?? 0));
+
   /** Leader: advance the commit index to what a quorum holds, for entries of this term only (§5.4.2). */
   private maybeCommit(): boolean {
-    const index = committedValue(this.membership, (id) => (id === this.id ? this.durableIndex : (this.progress.get(id)?.match ?? 0)));
+    const index = committedValue(this.membership, this.matchOf);
     if (index === Number.POSITIVE_INFINITY || index <= this.commit) return false;
     const termAtIndex = this.raftLog.term(index);
     if (termAtIndex !== this.term && !this.config.testingBugs.commitPreviousTermByCounting) return false;
@@ -1016,6 +1039,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
   private finishStep(): void {
     if (this.role === 'leader') this.maybeCommit();
     this.applyCommitted();
+    this.maybeStepDownOnRemoval();
     if (this.role === 'leader') {
       this.maybeAutoLeaveJoint();
       this.flushAppends();
@@ -1083,13 +1107,12 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
         this.resolveProposals(entry, null);
         break;
       case 'bootstrap':
-        this.switchMembership(membershipOfVoters(payload.voters));
         break;
       case 'command':
         this.resolveProposals(entry, this.applyCommand(entry.index, payload.command, payload.session));
         break;
       case 'membership':
-        this.resolveProposals(entry, this.applyMembershipEntry(entry.index, payload.change));
+        this.resolveProposals(entry, this.applyMembershipEntry(entry.index));
         break;
       default:
         assertNever(payload, 'entry payload');
@@ -1114,11 +1137,11 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     }
   }
 
-  private applyMembershipEntry(index: number, change: MembershipChange): RaftReply<A> {
-    const result = applyMembershipChange(this.membership, change);
-    if (!result.ok) return this.error(RaftErrorCode.InvalidArgument, `membership change ignored: ${result.reason}`, 'none');
-    this.switchMembership(result.membership);
-    return { type: 'membershipChanged', index, membership: result.membership };
+  /** The configuration took effect when appended; its commit is what the proposer waits for. */
+  private applyMembershipEntry(index: number): RaftReply<A> {
+    const problem = this.configs.problemAt(index);
+    if (problem !== null) return this.error(RaftErrorCode.InvalidArgument, `membership change ignored: ${problem}`, 'none');
+    return { type: 'membershipChanged', index, membership: this.configs.at(index) };
   }
 
   /** Answers the proposals waiting on `entry`'s index: the outcome if their entry committed, else dropped. */
@@ -1126,7 +1149,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     const waiting = this.proposalsByIndex.get(entry.index);
     if (waiting === undefined) return;
     this.proposalsByIndex.delete(entry.index);
-    for (const proposal of waiting) {
+    for (let proposal: PendingProposal | null = waiting; proposal !== null; proposal = proposal.next) {
       if (!this.requests.take(proposal.requestId)) continue;
       if (proposal.term === entry.term && outcome !== null) this.out.reply(proposal.requestId, outcome);
       else this.out.reply(proposal.requestId, this.error(RaftErrorCode.ProposalDropped, 'another entry was committed at the index', 'none'));
@@ -1137,29 +1160,45 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     for (const [proposalIndex, waiting] of this.proposalsByIndex) {
       if (proposalIndex > index) continue;
       this.proposalsByIndex.delete(proposalIndex);
-      for (const proposal of waiting) this.replyError(proposal.requestId, RaftErrorCode.OutcomeUnknown, 'a snapshot replaced the entry', 'unknown');
+      for (let proposal: PendingProposal | null = waiting; proposal !== null; proposal = proposal.next) this.replyError(proposal.requestId, RaftErrorCode.OutcomeUnknown, 'a snapshot replaced the entry', 'unknown');
     }
   }
 
-  private switchMembership(membership: Membership): void {
-    this.membership = membership;
+  /** Scans appended entries for configurations; returns whether the configuration changed. */
+  private observeConfigs(entries: readonly LogEntry<Cmd<A>>[]): boolean {
+    let changed = false;
+    for (const entry of entries) {
+      const payload = entry.payload;
+      if (payload.type === 'membership' || payload.type === 'bootstrap') changed = this.configs.observe(entry.index, payload) || changed;
+    }
+    return changed;
+  }
+
+  /** The configuration in effect changed (an entry was appended or truncated): a leader re-tracks members. */
+  private membershipChanged(): void {
     if (this.role !== 'leader') return;
-    for (const id of allMembers(membership)) {
+    const membership = this.membership;
+    const members = allMembers(membership);
+    for (const id of members) {
       if (id === this.id) continue;
       const pr = this.progress.get(id);
       if (pr === undefined) this.progress.set(id, this.newProgress(id));
       else pr.learner = !isVoter(membership, id);
     }
     for (const id of [...this.progress.keys()]) {
-      if (!allMembers(membership).includes(id)) this.progress.delete(id);
+      if (!members.includes(id)) this.progress.delete(id);
     }
     if (this.leadTransferee !== null && !isVoter(membership, this.leadTransferee)) this.abortTransfer();
-    if (!isVoter(membership, this.id)) {
-      this.stepDownOnRemoval();
-      return;
-    }
     this.needsBroadcast = true;
-    this.maybeCommit();
+  }
+
+  /**
+   * A leader that is not a voter of the configuration in effect keeps leading (without counting
+   * itself) until that configuration is committed (thesis §4.2.2); then it hands off.
+   */
+  private maybeStepDownOnRemoval(): void {
+    if (this.role !== 'leader' || isVoter(this.membership, this.id) || this.commit < this.configs.lastIndex) return;
+    this.stepDownOnRemoval();
   }
 
   /** A leader removed from the voters hands off to its most caught-up voter, then steps down. */
@@ -1177,8 +1216,8 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
   }
 
   private maybeAutoLeaveJoint(): void {
-    if (!isJoint(this.membership) || !this.membership.autoLeave || this.pendingConfIndex > this.applied) return;
-    this.pendingConfIndex = this.appendAsLeader([{ payload: { type: 'membership', change: { changes: [], transition: 'auto' } }, sizeBytes: 0 }]);
+    if (!isJoint(this.membership) || !this.membership.autoLeave || this.pendingConfIndex > this.commit) return;
+    this.pendingConfIndex = this.appendAsLeader({ type: 'membership', change: { changes: [], transition: 'auto' } }, 0);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1189,7 +1228,8 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     if (this.applied - snapshotIndex < this.config.snapshotThresholdEntries) return;
     const term = this.raftLog.term(this.applied);
     assert(term !== undefined, 'the applied entry must be in the log');
-    const meta: SnapshotMeta = { index: this.applied, term, membership: this.membership };
+    const meta: SnapshotMeta = { index: this.applied, term, membership: this.configs.at(this.applied) };
+    this.configs.rebase(this.applied, meta.membership);
     const data = frameBytes({ sessions: this.sessions.snapshot() }, this.machine.snapshot());
     this.snapshot = { meta, data };
     const compactTo = Math.max(this.raftLog.start.index, this.applied - this.config.snapshotCatchUpEntries);
@@ -1231,6 +1271,12 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
         this.out.reply(requestId, { type: 'status', status: this.status() });
         break;
       case 'campaign':
+        // With leases, a node that heard from its leader within an election timeout must not
+        // vote, not even for itself: the leader may be answering reads on that promise.
+        if (this.config.linearizableReadMode === 'lease' && this.role !== 'leader' && this.inLease()) {
+          this.out.reply(requestId, this.error(RaftErrorCode.Conflict, 'a leader lease may be in force; not campaigning', 'none'));
+          break;
+        }
         this.campaign(false);
         this.out.reply(requestId, { type: 'accepted' });
         break;
@@ -1279,14 +1325,12 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     if (this.uncommittedBytes > 0 && this.uncommittedBytes + sizeBytes > this.config.maxUncommittedBytes) {
       return { accepted: false, code: RaftErrorCode.Overloaded, message: 'too many uncommitted bytes' };
     }
-    const index = this.appendAsLeader([{ payload: { type: 'command', command, session }, sizeBytes }]);
+    const index = this.appendAsLeader({ type: 'command', command, session }, sizeBytes);
     return { accepted: true, index, term: this.term };
   }
 
   private awaitEntry(requestId: RequestId, index: number, term: number): void {
-    const waiting = this.proposalsByIndex.get(index);
-    if (waiting === undefined) this.proposalsByIndex.set(index, [{ requestId, term }]);
-    else waiting.push({ requestId, term });
+    this.proposalsByIndex.set(index, { requestId, term, next: this.proposalsByIndex.get(index) ?? null });
   }
 
   private handleForwardedProposals(from: NodeId, proposals: readonly ForwardedProposal<Cmd<A>>[]): void {
@@ -1343,8 +1387,10 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       this.out.reply(requestId, this.error(RaftErrorCode.NotLeader, 'not the leader', 'none'));
       return;
     }
-    if (this.pendingConfIndex > this.applied) {
-      this.out.reply(requestId, this.error(RaftErrorCode.Conflict, 'a membership change is still being applied', 'none'));
+    // One change at a time, and only once this leader committed an entry of its term (the fix to
+    // single-server changes, Ongaro 2015): the previous configuration must be committed.
+    if (this.pendingConfIndex > this.commit || !this.committedInTerm) {
+      this.out.reply(requestId, this.error(RaftErrorCode.Conflict, 'a membership change is still being committed', 'none'));
       return;
     }
     const result = applyMembershipChange(this.membership, change);
@@ -1356,7 +1402,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       this.out.reply(requestId, this.error(RaftErrorCode.Overloaded, 'too many pending requests', 'none'));
       return;
     }
-    const index = this.appendAsLeader([{ payload: { type: 'membership', change }, sizeBytes: 0 }]);
+    const index = this.appendAsLeader({ type: 'membership', change }, 0);
     this.pendingConfIndex = index;
     this.track(requestId, 'membership');
     this.awaitEntry(requestId, index, this.term);
@@ -1393,7 +1439,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     this.leaseExpiresTick = 0;
     const pr = this.progress.get(target)!;
     if (pr.match === this.raftLog.lastIndex()) this.send(target, { type: 'timeoutNow', term: this.term });
-    else this.maybeSendAppend(target, pr, true);
+    else this.maybeSendAppend(target, pr, true, true);
   }
 
   private abortTransfer(): void {

@@ -80,6 +80,8 @@ export class RequestTracker {
  * Values waiting for an index to be reached (reads waiting for apply), served in index order.
  * Insertion keeps the queue sorted (binary search; appends at the end in the common case).
  */
+const noValues: readonly never[] = Object.freeze([]);
+
 export class IndexQueue<T> {
   private indexes: number[] = [];
   private values: T[] = [];
@@ -107,7 +109,8 @@ export class IndexQueue<T> {
   }
 
   /** Removes and returns every value whose index is ≤ `index`, in order. */
-  popThrough(index: number): T[] {
+  popThrough(index: number): readonly T[] {
+    if (this.head >= this.indexes.length || this.indexes[this.head]! > index) return noValues;
     const ready: T[] = [];
     while (this.head < this.indexes.length && this.indexes[this.head]! <= index) {
       ready.push(this.values[this.head]!);

@@ -40,7 +40,7 @@ export class NamespacePartitioner implements Partitioner {
   }
 }
 
-/** Drops Raft traffic at both ends of every cut pair via `POST /v1/debug/faults`. */
+/** Drops Raft traffic at both ends of every cut pair via `POST /v1/debug/faults/links`. */
 export class HookPartitioner implements Partitioner {
   readonly mechanism = 'transport-hook';
   constructor(private readonly cluster: FaultCluster) {}
@@ -51,7 +51,10 @@ export class HookPartitioner implements Partitioner {
       blocked.set(a, [...(blocked.get(a) ?? []), b]);
       blocked.set(b, [...(blocked.get(b) ?? []), a]);
     }
-    await Promise.all([...this.cluster.slots.keys()].map((id) => this.set(id, { heal: true, ...(blocked.has(id) ? { block: { peers: blocked.get(id), direction: 'both' } } : {}) })));
+    await Promise.all([...this.cluster.slots.keys()].map(async (id) => {
+      await this.set(id, { heal: true });
+      if (blocked.has(id)) await this.set(id, { block: blocked.get(id), direction: 'both' });
+    }));
   }
 
   async heal(): Promise<void> {
@@ -61,7 +64,7 @@ export class HookPartitioner implements Partitioner {
   private async set(id: NodeId, body: unknown): Promise<void> {
     if (this.cluster.slots.get(id)?.process == null) return; // a stopped node starts healed
     for (let attempt = 0; attempt < 5; attempt++) {
-      const reply = await this.cluster.call(id, 'POST', '/v1/debug/faults', body);
+      const reply = await this.cluster.call(id, 'POST', '/v1/debug/faults/links', body);
       if (reply.kind === 'response' && reply.status === 200) return;
       await sleep(100);
     }
@@ -273,7 +276,7 @@ async function clockJump(context: NemesisContext, kind: NemesisKind): Promise<In
   const target = context.rng.chance(0.5) ? await leaderOrAny(context) : context.rng.pick(context.cluster.running());
   const magnitude = context.rng.int(300, 4_000);
   const jumpMs = kind === 'clock-jump' ? magnitude : -magnitude;
-  const reply = await context.cluster.call(target, 'POST', '/v1/debug/faults', { clockJumpMs: jumpMs });
+  const reply = await context.cluster.call(target, 'POST', '/v1/debug/faults/clock', { offsetMs: jumpMs });
   const ok = reply.kind === 'response' && reply.status === 200;
   return { kind, detail: `${target}: clock ${jumpMs > 0 ? '+' : ''}${jumpMs} ms${ok ? '' : ' (not applied)'}`, heal: noHeal };
 }
@@ -286,7 +289,7 @@ async function clockJump(context: NemesisContext, kind: NemesisKind): Promise<In
 async function clockBackPartition(context: NemesisContext): Promise<InjectedFault> {
   const leader = await leaderOrAny(context);
   const jumpMs = -context.rng.int(2_000, 4_000);
-  await context.cluster.call(leader, 'POST', '/v1/debug/faults', { clockJumpMs: jumpMs });
+  await context.cluster.call(leader, 'POST', '/v1/debug/faults/clock', { offsetMs: jumpMs });
   const others = context.cluster.members().filter((id) => id !== leader);
   await context.partitioner.cut(crossPairs([leader], others));
   return { kind: 'clock-back-partition', detail: `${leader}: clock ${jumpMs} ms, then isolated from ${others.join(', ')} [${context.partitioner.mechanism}]`, heal: () => context.partitioner.heal() };

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { historyToJsonLines } from '../../../src/core/history.js';
 import type { NodeId } from '../../../src/core/ids.js';
 import { Rng } from '../../../src/core/rng.js';
-import type { TestingBug } from '../../../src/kv/fault-injection.js';
+import type { TestingBug } from '../../../src/kv/testing-bugs.js';
 import { ensureBuilt } from '../../kv/cluster-helpers.js';
 import { checkInserts, checkLinearizable, type DurabilityVerdict, type LinearizabilityVerdict } from './checker.js';
 import { FaultCluster, sleep } from './cluster.js';

@@ -152,6 +152,12 @@ export class RaftNetwork {
     if (envelope !== undefined) this.deliverOne(envelope);
   }
 
+  /** Delivers a copy of the queued message at `position`, leaving it queued (duplication). */
+  duplicateAt(position: number): void {
+    const envelope = this.queue[position];
+    if (envelope !== undefined) this.deliverOne(envelope);
+  }
+
   /** Drops the queued message at `position` (loss). */
   dropAt(position: number): void {
     this.queue.splice(position, 1);

@@ -124,6 +124,18 @@ class ScriptRunner {
       for (let tick = 0; tick < count; tick += 1) for (const id of this.net().upIds()) this.net().tick(id);
       return [];
     },
+    // N rounds of: every node ticks once, then the network stabilizes. Heartbeat traffic is left
+    // out of the output (it is implied by time passing).
+    elapse: (args) => {
+      const rounds = Number(args.positional[0] ?? '1');
+      const lines: string[] = [];
+      for (let round = 0; round < rounds; round += 1) {
+        for (const id of this.net().upIds()) this.net().tick(id);
+        this.net().stabilize();
+        lines.push(...this.net().takeTrace().filter((line) => !/ heartbeat(Response)? /.test(line)));
+      }
+      return lines;
+    },
     stabilize: () => {
       this.net().stabilize();
       return [];
