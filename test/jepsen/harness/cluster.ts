@@ -126,9 +126,11 @@ export class FaultCluster {
     if (slot.process !== null) return;
     mkdirSync(this.options.dataRoot, { recursive: true });
     const logFd = openSync(slot.logFile, 'a');
+    // `--data` first: other tools on this machine match `main.js node --id n…` to kill "their"
+    // nodes (seen: a benchmark script's pgrep); the harness's nodes must not look like theirs.
     const nodeArgs = [
-      cliEntryPoint(), 'node', '--id', id, '--peers', this.peersFlag(id),
-      '--http', slot.httpUrl.replace(/^http:\/\//, ''), '--data', slot.dataDir,
+      cliEntryPoint(), 'node', '--data', slot.dataDir, '--id', id, '--peers', this.peersFlag(id),
+      '--http', slot.httpUrl.replace(/^http:\/\//, ''),
       '--token', this.options.token, '--enable-fault-injection',
       ...(options.join === true ? ['--join'] : []),
       ...this.options.extraArgs,

@@ -17,7 +17,7 @@ export const nemesisKinds = [
   'partition-leader', 'partition-halves', 'partition-bridge',
   'torn-wal', 'corrupt-wal',
   'membership', 'transfer-leader',
-  'clock-jump', 'clock-jump-back', 'clock-back-partition',
+  'clock-jump', 'clock-jump-back', 'clock-back-partition', 'clock-slow-partition',
 ] as const;
 export type NemesisKind = (typeof nemesisKinds)[number];
 
@@ -295,6 +295,26 @@ async function clockBackPartition(context: NemesisContext): Promise<InjectedFaul
   return { kind: 'clock-back-partition', detail: `${leader}: clock ${jumpMs} ms, then isolated from ${others.join(', ')} [${context.partitioner.mechanism}]`, heal: () => context.partitioner.heal() };
 }
 
+/**
+ * Within the lease's drift bound (ρ = 0.1): the leader's clock runs up to 9 % slow and the leader is
+ * isolated. Its lease must still end before the majority can elect a new leader.
+ */
+async function clockSlowPartition(context: NemesisContext): Promise<InjectedFault> {
+  const leader = await leaderOrAny(context);
+  const rate = 0.91 + context.rng.int(0, 8) / 100;
+  await context.cluster.call(leader, 'POST', '/v1/debug/faults/clock', { rate });
+  const others = context.cluster.members().filter((id) => id !== leader);
+  await context.partitioner.cut(crossPairs([leader], others));
+  return {
+    kind: 'clock-slow-partition',
+    detail: `${leader}: clock rate ${rate.toFixed(2)}, then isolated from ${others.join(', ')} [${context.partitioner.mechanism}]`,
+    heal: async () => {
+      await context.partitioner.heal();
+      await context.cluster.call(leader, 'POST', '/v1/debug/faults/clock', { rate: 1 });
+    },
+  };
+}
+
 export async function injectFault(context: NemesisContext, kind: NemesisKind): Promise<InjectedFault> {
   const members = context.cluster.running();
   switch (kind) {
@@ -327,5 +347,7 @@ export async function injectFault(context: NemesisContext, kind: NemesisKind): P
       return clockJump(context, kind);
     case 'clock-back-partition':
       return clockBackPartition(context);
+    case 'clock-slow-partition':
+      return clockSlowPartition(context);
   }
 }

@@ -25,6 +25,8 @@ export interface ScenarioOptions {
   /** How long the nemesis runs. */
   readonly durationMs: number;
   readonly nemeses: readonly NemesisKind[];
+  /** A fixed sequence of faults instead of random picks from `nemeses` until `durationMs`. */
+  readonly schedule?: readonly NemesisKind[];
   /** How long each fault stays before it is healed, and the pause after it. */
   readonly holdMs?: readonly [number, number];
   readonly quietMs?: readonly [number, number];
@@ -174,9 +176,10 @@ async function runNemesis(options: ScenarioOptions, context: NemesisContext, wor
   const hold = options.holdMs ?? [1_500, 3_500];
   const quiet = options.quietMs ?? [1_000, 2_500];
   const deadline = Date.now() + options.durationMs;
+  const schedule = options.schedule === undefined ? null : [...options.schedule];
   await sleep(1_000); // a fault-free start
-  while (Date.now() < deadline && options.nemeses.length > 0) {
-    const kind = rng.pick(options.nemeses);
+  while (schedule !== null ? schedule.length > 0 : Date.now() < deadline && options.nemeses.length > 0) {
+    const kind = schedule !== null ? schedule.shift()! : rng.pick(options.nemeses);
     const at = (workload.now() / 1e9).toFixed(1);
     let healed = false;
     try {
