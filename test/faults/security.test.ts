@@ -156,8 +156,8 @@ describe('security defaults of a running node', () => {
     };
     writeFileSync(path.join(directory, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n');
     for (const ca of ['ca', 'rogue']) {
-      openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-days', '1', '-subj', `/CN=${ca}`]);
-      openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${ca}-node.key`, '-out', `${ca}-node.csr`, '-subj', '/CN=127.0.0.1']);
+      openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-days', '1', '-subj', `/CN=${ca}`]);
+      openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${ca}-node.key`, '-out', `${ca}-node.csr`, '-subj', '/CN=127.0.0.1']);
       openssl(['x509', '-req', '-in', `${ca}-node.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${ca}-node.pem`, '-days', '1', '-extfile', 'ext.cnf']);
     }
     const file = (name: string): string => path.join(directory, name);

@@ -144,7 +144,7 @@ async function exercise(options: ScenarioOptions, cluster: FaultCluster, partiti
   const okAfterHeal = workload.okSinceMark;
   for (const exit of cluster.unexpectedExits) anomalies.push(`unexpected exit: ${exit}`);
   if (okAfterHeal === 0) anomalies.push('no operation succeeded after the heal (liveness)');
-  const final = await finalReads(cluster, workload, anomalies);
+  const final = await finalReads(cluster, workload, anomalies, options.recoveryTimeoutMs ?? 20_000);
   const linearizability = checkLinearizable(workload.events, options.checkTimeoutMs ?? 120_000);
   const durability = checkInserts(workload.inserts, final.present);
   saveHistory(options.name, workload);
@@ -249,10 +249,10 @@ interface FinalState {
  * also judges the final state against every acknowledged write), the inserted keys as listed by
  * the leader, and the same keys read locally (serializable) on every replica, which must agree.
  */
-async function finalReads(cluster: FaultCluster, workload: Workload, anomalies: string[]): Promise<FinalState> {
+async function finalReads(cluster: FaultCluster, workload: Workload, anomalies: string[], leaderTimeoutMs: number): Promise<FinalState> {
   const present = new Set<string>();
   const divergence: string[] = [];
-  const leader = await cluster.waitForAgreedLeader(20_000).catch(() => null);
+  const leader = await cluster.waitForAgreedLeader(leaderTimeoutMs).catch(() => null);
   if (leader === null) {
     anomalies.push('no leader for the final reads');
     return { present, divergence };
