@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConcordError, ErrorCode } from '../core/errors.js';
 import { isNodeId, type NodeId } from '../core/ids.js';
+import { parseTestingBugs, type TestingBug } from './testing-bugs.js';
 
 /** A `host:port` pair. */
 export interface Address {
@@ -38,6 +39,8 @@ export interface NodeConfig {
   readonly forwardWrites: 'raft' | 'http';
   /** Serve `/v1/debug/faults…` (clock and link faults) for fault-injection tests. Never on by default. */
   readonly enableFaultInjection: boolean;
+  /** Deliberately broken behaviour for the fault harness (`CONCORD_TESTING_BUGS`; testing-bugs.ts). */
+  readonly testingBugs?: readonly TestingBug[];
 }
 
 /** The development secret used when none is given; fine on loopback, refused elsewhere. */
@@ -164,8 +167,18 @@ export function resolveNodeConfig(flags: RawNodeOptions, env: NodeJS.ProcessEnv 
     readMode: readModeOf(raw.readMode),
     forwardWrites: forwardWritesOf(raw.forwardWrites),
     snapshotThresholdEntries: integer(raw.snapshotThresholdEntries, '--snapshot-threshold-entries', 100_000, { min: 10, max: 10_000_000 }),
-    enableFaultInjection: raw.enableFaultInjection === true || raw.enableFaultInjection === 'true',
+    ...testingOptions(raw, env),
   };
+}
+
+/** Fault injection must be authenticated (needs a token); testing bugs need fault injection. */
+function testingOptions(raw: RawNodeOptions, env: NodeJS.ProcessEnv): { enableFaultInjection: boolean; testingBugs: TestingBug[] } {
+  const enableFaultInjection = raw.enableFaultInjection === true || raw.enableFaultInjection === 'true';
+  const testingBugs = parseTestingBugs(env.CONCORD_TESTING_BUGS);
+  const token = optionalString(raw.token, '--token') ?? optionalString(env.CONCORD_TOKEN, 'CONCORD_TOKEN');
+  if (enableFaultInjection && token === undefined) throw bad('--enable-fault-injection requires --token (the fault endpoints must be authenticated)');
+  if (testingBugs.length > 0 && !enableFaultInjection) throw bad('CONCORD_TESTING_BUGS is set but --enable-fault-injection is not: refusing to run a deliberately broken node by accident');
+  return { enableFaultInjection, testingBugs };
 }
 
 function forwardWritesOf(value: unknown): 'raft' | 'http' {

@@ -107,15 +107,19 @@ export class KvHttpServer {
   constructor(private readonly options: HttpServerOptions) {
     this.tokenDigest = options.token === undefined ? null : digest(options.token);
     const listener = (request: http.IncomingMessage, response: http.ServerResponse): void => this.onRequest(request, response);
-    this.server = options.tls === undefined ? http.createServer({ keepAlive: true }, listener) : https.createServer({ ...options.tls, keepAlive: true }, listener);
+    // The header and request deadlines below are only enforced when connections are checked (Node's default: every 30 s).
+    const serverOptions = { keepAlive: true, connectionsCheckingInterval: 500 };
+    this.server = options.tls === undefined ? http.createServer(serverOptions, listener) : https.createServer({ ...options.tls, ...serverOptions }, listener);
     // Hard bounds against slow or half-closed clients; the service's own deadline is shorter.
     this.server.headersTimeout = Math.max(1_000, options.requestTimeoutMs);
     this.server.requestTimeout = options.requestTimeoutMs + 2_000;
     this.server.keepAliveTimeout = 30_000;
     this.server.maxHeadersCount = 64;
     this.server.maxConnections = maxConnections;
-    this.server.on('clientError', (error, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    // A client that half-closes after a complete request (shutdown(SHUT_WR)) still gets its answer.
+    (this.server as unknown as { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+    this.server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+      if (socket.writable) socket.end(protocolErrorResponse(error));
       else socket.destroy(error);
     });
   }
@@ -478,6 +482,15 @@ function proxy(request: Parsed, target: string, timeoutMs: number, useTls: boole
     });
     client.end(request.body ?? undefined);
   });
+}
+
+/** A raw answer to a request Node could not even parse, still with a stable JSON error code. */
+function protocolErrorResponse(error: NodeJS.ErrnoException): string {
+  const [status, reason, code] = error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', ErrorCode.ValueTooLarge]
+    : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout', ErrorCode.Timeout]
+      : [400, 'Bad Request', ErrorCode.MalformedInput];
+  const body = JSON.stringify({ error: { code, message: `malformed or incomplete HTTP request (${error.code ?? error.message})` } });
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
 
 /** No lone surrogates: the string round-trips through UTF-8 unchanged. */

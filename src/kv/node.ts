@@ -17,6 +17,7 @@ import { kvRaftMessageProblem, raftRecordProblem } from './raft-wire.js';
 import { RaftKvService, httpAddressKey, type KvRaftMessage, type KvRaftRecord, type KvRaftReply, type KvRaftRequest, type KvRuntime } from './service.js';
 import { parseAddress } from './config.js';
 import { FaultClock } from './faults.js';
+import { TestingBugs } from './testing-bugs.js';
 
 /**
  * One `concord node` process: WAL + TCP transport + the Raft core in the real runtime + the HTTP
@@ -73,7 +74,7 @@ function startTransport(config: NodeConfig, log: Logger): Promise<TcpTransport<K
   });
 }
 
-function raftConfigOf(config: NodeConfig, stateMachine: () => KvStateMachine): RaftConfig<KvTypes> {
+function raftConfigOf(config: NodeConfig, stateMachine: () => KvStateMachine, bugs: TestingBugs): RaftConfig<KvTypes> {
   return resolveRaftConfig<KvTypes>({
     stateMachine,
     electionTimeoutTicks: config.electionTimeoutTicks,
@@ -85,6 +86,7 @@ function raftConfigOf(config: NodeConfig, stateMachine: () => KvStateMachine): R
     snapshotCatchUpEntries: Math.min(5_000, Math.floor(config.snapshotThresholdEntries / 10)),
     joinExisting: config.join,
     linearizableReadMode: config.readMode,
+    ...bugs.raftOverrides(),
   });
 }
 
@@ -93,6 +95,7 @@ class KvNode {
   private machine: KvStateMachine | null = null;
   private core: RaftCore<KvTypes> | null = null;
   private readonly faultClock: FaultClock | null;
+  private readonly bugs: TestingBugs;
   private readonly runtime: KvRuntime;
   private readonly service: RaftKvService;
   private readonly metrics: KvMetrics;
@@ -110,6 +113,7 @@ class KvNode {
     httpTls: { cert: Buffer; key: Buffer } | undefined,
   ) {
     this.faultClock = config.enableFaultInjection ? new FaultClock() : null;
+    this.bugs = new TestingBugs(new Set(config.testingBugs ?? []), log);
     this.runtime = this.buildRuntime();
     this.service = new RaftKvService({
       id: config.id,
@@ -158,13 +162,13 @@ class KvNode {
   }
 
   private buildRuntime(): KvRuntime {
-    const raftConfig = raftConfigOf(this.config, () => (this.machine = new KvStateMachine()));
+    const raftConfig = raftConfigOf(this.config, () => (this.machine = new KvStateMachine()), this.bugs);
     return new Runtime<KvRaftMessage, KvRaftRecord, KvRaftRequest, KvRaftReply>({
       id: this.config.id,
       peers: [...this.config.peers.keys()].sort(),
       factory: (context) => (this.core = new RaftCore<KvTypes>(context, raftConfig)),
       transport: this.transport,
-      log: this.wal,
+      log: this.bugs.wrapLog(this.wal),
       tickIntervalMs: this.config.tickIntervalMs,
       requestTimeoutMs: this.config.requestTimeoutMs,
       maxPendingRequests: 20_000,
@@ -187,7 +191,7 @@ class KvNode {
   private buildHttp(tls: { cert: Buffer; key: Buffer } | undefined): KvHttpServer {
     const { config } = this;
     return new KvHttpServer({
-      service: this.service,
+      service: this.bugs.wrapService(this.service),
       limits: defaultKvLimits,
       requestTimeoutMs: config.requestTimeoutMs,
       logger: this.log.child({ component: 'http' }),

@@ -134,6 +134,8 @@ export class Runtime<M, P, Req, Rep> {
   private state: 'created' | 'running' | 'stopped' = 'created';
   private tickTimer: NodeJS.Timeout | null = null;
   private clockOriginMs = 0;
+  /** Last reading of the clock, to notice a source that steps backwards. */
+  private lastClockMs = 0;
   private ticksElapsed = 0;
 
   constructor(private readonly options: RuntimeOptions<M, P, Req, Rep>) {
@@ -171,6 +173,7 @@ export class Runtime<M, P, Req, Rep> {
     assert(this.state === 'created', `cannot start a runtime that is ${this.state}`);
     this.state = 'running';
     this.clockOriginMs = this.clock();
+    this.lastClockMs = this.clockOriginMs;
     this.options.transport.onMessage((from, message) => {
       this.deliver({ type: 'message', from, message });
     });
@@ -247,7 +250,16 @@ export class Runtime<M, P, Req, Rep> {
   /** Delivers every tick (and due timer) that the monotonic clock says has passed. */
   private catchUpTicks(): void {
     if (this.state !== 'running') return;
-    const dueTicks = Math.floor((this.clock() - this.clockOriginMs) / this.options.tickIntervalMs);
+    const nowMs = this.clock();
+    if (nowMs < this.lastClockMs) {
+      // The source stepped backwards (it should be monotonic): count the step as no time at all.
+      // Waiting for it to catch up would stall every tick, and with them a leader's lease and
+      // check-quorum expiry — a deposed leader would keep serving lease reads (found by the
+      // fault harness; regression test/net/runtime-clock.test.ts).
+      this.clockOriginMs -= this.lastClockMs - nowMs;
+    }
+    this.lastClockMs = nowMs;
+    const dueTicks = Math.floor((nowMs - this.clockOriginMs) / this.options.tickIntervalMs);
     let missed = dueTicks - this.ticksElapsed;
     if (missed <= 0) return;
     const maxCatchUp = this.options.maxCatchUpTicks ?? defaultMaxCatchUpTicks;

@@ -20,4 +20,7 @@ export const commands: RegisterCommand[] = [
   registerKv,
   registerStatus,
   registerBench,
+  registerSimCommand,
+  registerSweepCommand,
+  registerCheckCommand,
 ];
