@@ -140,8 +140,10 @@ type Phase = { invocation: Invocation; applied?: { type: 'ok' | 'fail'; result: 
  * Runs the script: an idle process invokes; an invoked one takes effect (applies); an applied one
  * completes (ok / fail), or — for choice % 7 === 0 — times out with `info`. Some invoked
  * operations crash before taking effect (`info`, never applied). Unfinished operations stay open.
+ * With `crashes: false` nothing times out or crashes: only the operations unfinished at the end
+ * (at most one per process) stay open.
  */
-function generate(object: SequentialObject, processes: number, script: readonly Step[]): HistoryEvent[] {
+function generate(object: SequentialObject, processes: number, script: readonly Step[], crashes = true): HistoryEvent[] {
   const events: HistoryEvent[] = [];
   const phases = new Map<number, Phase>();
   let nextProcess = 0;
@@ -158,7 +160,7 @@ function generate(object: SequentialObject, processes: number, script: readonly 
       phases.set(process, { invocation });
       events.push({ process, type: 'invoke', f: invocation.f, ...keyed(invocation), value: invocation.argument, time });
     } else if (phase.applied === undefined) {
-      if (choice % 11 === 0) {
+      if (crashes && choice % 11 === 0) {
         // Crashed before taking effect: outcome unknown, the process id is retired.
         events.push({ process, type: 'info', f: phase.invocation.f, ...keyed(phase.invocation), value: null, time, error: 'crashed' });
         phases.delete(process);
@@ -167,7 +169,7 @@ function generate(object: SequentialObject, processes: number, script: readonly 
         phase.applied = object.apply(phase.invocation);
       }
     } else {
-      const timedOut = choice % 7 === 0;
+      const timedOut = crashes && choice % 7 === 0;
       const type = timedOut ? 'info' : phase.applied.type;
       events.push({ process, type, f: phase.invocation.f, ...keyed(phase.invocation), value: timedOut ? null : phase.applied.result, time, ...(timedOut ? { error: 'timed-out' } : {}) });
       phases.delete(process);
@@ -281,7 +283,10 @@ describe('generated histories', () => {
   it('queue: two dequeues, one after the other, that swap the order of two sequential enqueues are non-linearizable', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 4 }), longScriptArbitrary, fc.nat(), (processes, script, pick) => {
-        const events = generate(queueObject(true), processes, script);
+        // Without crashes: a long queue history with many open dequeues of unknown result and open
+        // enqueues is exponentially hard to refute (every subset and order stays possible), which
+        // once made one generated case run into the time budget; the short scripts above cover them.
+        const events = generate(queueObject(true), processes, script, false);
         const operations = pairs(events);
         const enqueued = new Map(operations.filter((operation) => operation.f === 'enqueue' && operation.completion === 'ok').map((operation) => [operation.argument, operation]));
         const dequeues = operations.filter((operation) => operation.f === 'dequeue' && operation.completion === 'ok' && enqueued.has(operation.result));
@@ -318,8 +323,9 @@ describe('generated histories', () => {
           const index = gets[pick % gets.length]!;
           events = events.map((event, at) => (at === index ? { ...event, value: written[pick % written.length] } : event));
         }
-        const partitioned = checkHistory(createModel('kv'), events).result.verdict;
-        const whole = checkHistory(createModel('kv', { partitionByKey: false }), events).result.verdict;
+        const partitioned = checkHistory(createModel('kv'), events, { timeoutMs: 20_000 }).result.verdict;
+        const whole = checkHistory(createModel('kv', { partitionByKey: false }), events, { timeoutMs: 20_000 }).result.verdict;
+        expect(partitioned).not.toBe('unknown');
         expect(whole).toBe(partitioned);
       }),
       { numRuns: 200 },
