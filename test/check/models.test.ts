@@ -27,22 +27,24 @@ function history(rows: Row[]): HistoryEvent[] {
 }
 
 describe('register model', () => {
-  it('accepts the 6.824 quiz example and rejects its variant (Porcupine TestRegisterModel)', () => {
+  it('a write overlapping two reads: old-then-new is linearizable, new-then-old (in real time) is not', () => {
+    // The reads overlap each other: the one that saw the old value can be placed first.
     const ok = history([
-      [0, 'write', 100, 0, 100],
-      [1, 'read', null, 25, 75, 100],
-      [2, 'read', null, 30, 60, null],
+      [0, 'write', 7, 0, 50],
+      [1, 'read', null, 10, 40, 7],
+      [2, 'read', null, 20, 45, null],
     ]);
     expect(checkHistory(registerModel(), ok).result.verdict).toBe('linearizable');
+    // The read of the new value returned before the read of the old value began.
     const bad = history([
-      [0, 'write', 200, 0, 100],
-      [1, 'read', null, 10, 30, 200],
-      [2, 'read', null, 40, 90, null],
+      [0, 'write', 7, 0, 50],
+      [1, 'read', null, 5, 15, 7],
+      [2, 'read', null, 20, 45, null],
     ]);
     const { result } = checkHistory(registerModel(), bad);
     expect(result.verdict).toBe('not-linearizable');
     expect(result.failure?.blocking.description).toBe('read() -> nil');
-    expect(result.failure?.stateAfterPrefix).toBe('200');
+    expect(result.failure?.stateAfterPrefix).toBe('7');
   });
 
   it('treats operations that touch at equal times as concurrent', () => {
@@ -215,17 +217,18 @@ describe('value table', () => {
 });
 
 describe('set and queue models', () => {
-  it('set: reads see every completed add, never a duplicate (Porcupine TestSetModel)', () => {
-    const events = (read: unknown) =>
+  it('set: a read concurrent with two adds may see any subset of them; a later read sees both, once each', () => {
+    const events = (during: unknown, after: unknown) =>
       history([
-        [0, 'add', 100, 0, 10],
-        [1, 'add', 110, 1, 9],
-        [2, 'read', null, 2, 3, read],
+        [0, 'add', 'a', 0, 20],
+        [1, 'add', 'b', 5, 15],
+        [2, 'read', null, 6, 12, during],
+        [2, 'read', null, 30, 31, after],
       ]);
-    expect(checkHistory(setModel(), events([100])).result.verdict).toBe('linearizable');
-    expect(checkHistory(setModel(), events([110, 100])).result.verdict).toBe('linearizable');
-    expect(checkHistory(setModel(), events([100, 100, 110])).result.verdict).toBe('not-linearizable');
-    expect(checkHistory(setModel(), events([5])).result.verdict).toBe('not-linearizable');
+    for (const during of [[], ['a'], ['b'], ['b', 'a']]) expect(checkHistory(setModel(), events(during, ['a', 'b'])).result.verdict).toBe('linearizable');
+    expect(checkHistory(setModel(), events(['a'], ['a'])).result.verdict).toBe('not-linearizable');
+    expect(checkHistory(setModel(), events(['a', 'a'], ['a', 'b'])).result.verdict).toBe('not-linearizable');
+    expect(checkHistory(setModel(), events(['c'], ['a', 'b'])).result.verdict).toBe('not-linearizable');
   });
 
   it('set: remove', () => {
@@ -267,54 +270,43 @@ describe('set and queue models', () => {
 });
 
 describe('nondeterministic models (power-set construction)', () => {
-  // Porcupine's nondeterministic register: put-any writes some subset of the values; get-any reads
-  // a subset of the register; get-all reads all of it.
-  type Input = { op: 'put-any' | 'get-any' | 'get-all'; values: number[] };
-  const subsets = (values: number[]): number[][] =>
-    values.length === 0 ? [[]] : subsets(values.slice(1)).flatMap((subset) => [subset, [values[0]!, ...subset]]);
-  const sameSet = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((value) => b.includes(value));
-  const model: NondeterministicModel<readonly number[], Input, readonly number[]> = {
-    name: 'nondeterministic register',
-    init: () => [[]],
-    step(state, input, output) {
-      if (input.op === 'put-any') return subsets(input.values);
-      if (input.op === 'get-any') return output.every((value) => state.includes(value)) ? [state] : [];
-      return sameSet(state, output) ? [state] : [];
-    },
-    equal: sameSet,
-    hash: (state) => state.reduce((sum, value) => (sum + Math.imul(value + 1, 0x9e3779b1)) | 0, 0),
-    describeOperation: (input, output) => `${input.op}(${input.values.join(' ')}) -> ${output.join(' ')}`,
-    describeState: (state) => `{${[...state].sort().join(' ')}}`,
+  // A register behind a lossy link: `send(v)` either stores v or is lost (the state stays);
+  // `read` returns the state. Nondeterministic: one send leads to two possible states.
+  type Input = { readonly op: 'send' | 'read'; readonly value: number };
+  const model: NondeterministicModel<number, Input, number> = {
+    name: 'lossy register',
+    init: () => [0],
+    step: (state, input, output) => (input.op === 'send' ? [state, input.value] : output === state ? [state] : []),
+    equal: (a, b) => a === b,
+    hash: (state) => state,
+    describeOperation: (input, output) => (input.op === 'send' ? `send(${input.value})` : `read() -> ${output}`),
+    describeState: (state) => String(state),
   };
-  const operation = (id: number, call: number, ret: number, input: Input, output: number[]): Operation<Input, readonly number[]> => ({ id, process: id, call, return: ret, input, output });
+  const send = (id: number, call: number, ret: number, value: number): Operation<Input, number> => ({ id, process: id, call, return: ret, input: { op: 'send', value }, output: 0 });
+  const read = (id: number, call: number, ret: number, value: number): Operation<Input, number> => ({ id, process: id, call, return: ret, input: { op: 'read', value: 0 }, output: value });
 
-  it('is not linearizable when the reads cannot come from one subset (Porcupine TestNondeterministicRegisterModel)', () => {
-    const operations = [
-      operation(0, 0, 7, { op: 'put-any', values: [1, 2, 3, 4] }, []),
-      operation(1, 1, 5, { op: 'get-any', values: [] }, [1, 4]),
-      operation(2, 2, 4, { op: 'get-any', values: [] }, [2]),
-      operation(3, 3, 6, { op: 'get-all', values: [] }, [1, 2, 3]),
-    ];
+  it('is linearizable when some choice of lost sends explains the reads', () => {
+    // send(1) then send(2), both before the reads: 2 was lost, 1 arrived.
+    const operations = [send(0, 0, 1, 1), send(1, 2, 3, 2), read(2, 4, 5, 1), read(3, 6, 7, 1)];
+    expect(checkOperations(powerSetModel(model), operations).verdict).toBe('linearizable');
+    expect(checkOperations(powerSetModel(model), [send(0, 0, 1, 1), read(1, 2, 3, 0)]).verdict).toBe('linearizable');
+  });
+
+  it('is not linearizable when no choice does: the value cannot go back after the sends are done', () => {
+    const operations = [send(0, 0, 1, 1), send(1, 2, 3, 2), read(2, 4, 5, 2), read(3, 6, 7, 1)];
     const result = checkOperations(powerSetModel(model), operations);
     expect(result.verdict).toBe('not-linearizable');
+    expect(result.failure?.blocking.description).toBe('read() -> 1');
   });
 
-  it('is linearizable when one subset explains every read', () => {
-    const operations = [
-      operation(0, 0, 7, { op: 'put-any', values: [1, 2, 3, 4] }, []),
-      operation(1, 1, 5, { op: 'get-any', values: [] }, [1, 3]),
-      operation(2, 2, 4, { op: 'get-any', values: [] }, [2]),
-      operation(3, 3, 6, { op: 'get-all', values: [] }, [1, 2, 3]),
-    ];
-    expect(checkOperations(powerSetModel(model), operations).verdict).toBe('linearizable');
-  });
-
-  it('describes a set of states', () => {
+  it('describes and compares sets of states', () => {
     const adapted = powerSetModel(model);
-    const state = adapted.step(adapted.init(), { op: 'put-any', values: [1, 2] }, []);
-    expect(state?.states).toHaveLength(4);
+    const state = adapted.step(adapted.step(adapted.init(), { op: 'send', value: 1 }, 0)!, { op: 'send', value: 2 }, 0);
+    expect(state?.states).toHaveLength(3);
     expect(adapted.describeState(state!)).toMatch(/^one of \{/);
-    expect(adapted.equal(state!, adapted.step(adapted.init(), { op: 'put-any', values: [2, 1] }, [])!)).toBe(true);
+    const otherOrder = adapted.step(adapted.step(adapted.init(), { op: 'send', value: 2 }, 0)!, { op: 'send', value: 1 }, 0)!;
+    expect(adapted.equal(state!, otherOrder)).toBe(true);
+    expect(adapted.step(state!, { op: 'read', value: 0 }, 3)).toBeUndefined();
   });
 });
 
