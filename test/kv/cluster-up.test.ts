@@ -51,14 +51,15 @@ function nodePid(dataDir: string): number | null {
 
 async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null | undefined> | T | null | undefined): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  let lastError: unknown = null;
   for (;;) {
     try {
       const value = await probe();
       if (value !== null && value !== undefined) return value;
-    } catch {
-      // Not yet (connection refused, no leader, …).
+    } catch (error) {
+      lastError = error; // Not yet (connection refused, no leader, …).
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError === null ? '' : ` (last: ${String(lastError)})`}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -111,7 +112,7 @@ describe('concord cluster up (npm start), real processes', () => {
     const leader = await until('a leader', 10_000, () => leaderOf(0));
     const leaderIndex = Number(leader.slice(1)) - 1;
     const leaderPid = nodePid(path.join(dataRoot, leader));
-    expect(leaderPid).not.toBeNull();
+    expect(leaderPid, output).not.toBeNull();
     process.kill(leaderPid!, 'SIGKILL');
     const survivor = (leaderIndex + 1) % 3;
     const newLeader = await until('a new leader', 15_000, async () => {
@@ -134,7 +135,7 @@ describe('concord cluster up (npm start), real processes', () => {
     const followerIndex = [0, 1, 2].find((index) => `n${index + 1}` !== newLeader)!;
     for (const target of [endpoint(Number(newLeader.slice(1)) - 1), endpoint(followerIndex)]) {
       const result = loadRun(target);
-      expect(result.errors, `errors through ${target}`).toBe(0);
+      expect(result.errors, `errors through ${target}: ${result.detail}`).toBe(0);
       expect(result.ops, `ops through ${target}`).toBeGreaterThan(0);
     }
 
@@ -148,11 +149,16 @@ describe('concord cluster up (npm start), real processes', () => {
 });
 
 /** 64 closed-loop put clients for 2 s: the shared load generator when present, else `concord bench`. */
-function loadRun(target: string): { ops: number; errors: number } {
+function loadRun(target: string): { ops: number; errors: number; detail: string } {
   const args = sharedLoad !== undefined
     ? [sharedLoad, '--api', 'concord', '--endpoint', target, '--op', 'put', '--clients', '64', '--seconds', '2']
     : [cliEntryPoint(), 'bench', '--endpoints', target, '--op', 'put', '--clients', '64', '--seconds', '2', '--json'];
   const result = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 30_000 });
-  const line = JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}') as { ops?: number; errors?: number };
-  return { ops: line.ops ?? 0, errors: line.errors ?? -1 };
+  const detail = `status ${result.status}, stdout ${result.stdout.slice(-400)}, stderr ${result.stderr.slice(-400)}`;
+  try {
+    const line = JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}') as { ops?: number; errors?: number };
+    return { ops: line.ops ?? 0, errors: line.errors ?? -1, detail };
+  } catch {
+    return { ops: 0, errors: -1, detail };
+  }
 }
