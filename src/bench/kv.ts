@@ -5,11 +5,11 @@
  * clients C = 1, 16, 64; puts to the leader and to a follower; linearizable and serializable gets.
  * Scenarios alternate between the two systems so that background load hits both alike.
  *
- *   node dist/bench/kv.js [--seconds 8] [--warmup-seconds 4] [--clients 1,16,64] [--etcd-dir ../shared/bench/etcd]
+ *   node dist/bench/kv.js [--seconds 6] [--warmup-seconds 3] [--clients 1,16,64] [--etcd-dir ../shared/bench/etcd]
  *                         [--only put-leader,...] [--node-args '--forward-writes http'] [--json out.jsonl]
  *
  * Prints a markdown table (ops/s, p50, p99, server CPU per operation, concord/etcd ratio) with the
- * command, the machine and its load average before and after; the default run takes ~4.5 minutes.
+ * command, the machine and its load average before and after; the default run takes ~4–5 minutes (7.5 with 8 s rows on a loaded machine).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -41,7 +41,7 @@ const etcdEndpoints = ['http://127.0.0.1:2379', 'http://127.0.0.1:22379', 'http:
 interface Options { seconds: number; warmupSeconds: number; clients: number[]; etcdDir: string; only: string[] | null; nodeArgs: string[]; json: string | null }
 
 function parseArgs(argv: readonly string[]): Options {
-  const options: Options = { seconds: 8, warmupSeconds: 4, clients: [1, 16, 64], etcdDir: '', only: null, nodeArgs: [], json: null };
+  const options: Options = { seconds: 6, warmupSeconds: 3, clients: [1, 16, 64], etcdDir: '', only: null, nodeArgs: [], json: null };
   for (let index = 0; index < argv.length; index += 1) {
     const value = (): string => {
       const next = argv[index + 1];
