@@ -114,9 +114,6 @@ const maxLeaseContexts = 1024;
  * Every client request gets exactly one reply: its outcome, an error, or `TIMEOUT` after
  * `requestTimeoutTicks`.
  */
-
-/** Forwarded-proposal batches a follower keeps unanswered before queuing (see `mayForwardNow`). */
-const maxForwardBatchesInFlight = 1;
 export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cmd<A>>, RaftRecord<Cmd<A>>, RaftRequest<A>, RaftReply<A>> {
   readonly id: NodeId;
   readonly tickDriven = true;
@@ -167,10 +164,6 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
   private readonly requests: RequestTracker;
   private readonly proposalsByIndex = new Map<number, PendingProposal>();
   private forwardQueue: ForwardedProposal<Cmd<A>>[] = [];
-  /** Forwarded batches sent to `forwardTarget` and not answered yet; more proposals queue meanwhile. */
-  private forwardsInFlight = 0;
-  private forwardTarget: NodeId | null = null;
-  private forwardSentTick = 0;
   private transferWaiters: RequestId[] = [];
 
   // Reads.
@@ -1053,7 +1046,6 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     this.applyCommitted();
     this.maybeStepDownOnRemoval();
     if (this.role === 'leader') {
-      if (this.forwardQueue.length > 0) this.failQueuedForwards();
       this.maybeAutoLeaveJoint();
       this.flushAppends();
       if (this.nextReadBatch.length > 0 && this.readRounds.length === 0) this.startReadRound();
@@ -1361,28 +1353,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     this.send(from, { type: 'forwardedProposalResults', term: this.term, results });
   }
 
-  /**
-   * Nagle-style batching of forwarded proposals: while `maxForwardBatchesInFlight` batches are
-   * unanswered, new proposals queue (bounded by the request tracker) and leave together with the
-   * next answer — one message and one leader step per batch instead of per request. A lost answer
-   * or a new leader releases the queue within a heartbeat interval.
-   */
-  private mayForwardNow(): boolean {
-    if (this.leader === null) return true;
-    if (this.forwardTarget !== this.leader || this.nowTick - this.forwardSentTick > this.config.heartbeatTicks) this.forwardsInFlight = 0;
-    return this.forwardsInFlight < maxForwardBatchesInFlight;
-  }
-
-  /** A node that became leader with proposals still queued for forwarding: they never left; the client may retry. */
-  private failQueuedForwards(): void {
-    const proposals = this.forwardQueue;
-    this.forwardQueue = [];
-    this.forwardsInFlight = 0;
-    for (const proposal of proposals) this.replyError(proposal.origin, RaftErrorCode.NotLeader, 'leadership changed before the proposal was forwarded', 'none');
-  }
-
   private handleForwardedResults(results: readonly ForwardedProposalResult[]): void {
-    if (this.forwardsInFlight > 0) this.forwardsInFlight -= 1;
     for (const result of results) {
       if (!this.requests.has(result.origin)) continue;
       if (!result.accepted) {
@@ -1399,16 +1370,13 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
   }
 
   private flushForwards(): void {
-    if (this.forwardQueue.length > 0 && this.mayForwardNow()) {
+    if (this.forwardQueue.length > 0) {
       const proposals = this.forwardQueue;
       this.forwardQueue = [];
       if (this.leader === null) {
         for (const proposal of proposals) this.replyError(proposal.origin, RaftErrorCode.NotLeader, 'no known leader', 'none');
       } else {
         this.send(this.leader, { type: 'forwardProposals', term: this.term, proposals });
-        this.forwardsInFlight += 1;
-        this.forwardTarget = this.leader;
-        this.forwardSentTick = this.nowTick;
       }
     }
     if (this.remoteReadQueue.length > 0) {
