@@ -5,9 +5,11 @@
  * clients C = 1, 16, 64; puts to the leader and to a follower; linearizable and serializable gets.
  * Scenarios alternate between the two systems so that background load hits both alike.
  *
- *   node dist/bench/kv.js [--seconds 10] [--warmup-seconds 5] [--clients 1,16,64] [--etcd-dir ../shared/bench/etcd] [--only put-leader,...] [--json out.jsonl]
+ *   node dist/bench/kv.js [--seconds 6] [--warmup-seconds 3] [--clients 1,16,64] [--etcd-dir ../shared/bench/etcd]
+ *                         [--only put-leader,...] [--node-args '--forward-writes http'] [--json out.jsonl]
  *
- * Prints a markdown table (ops/s, p50, p99, server CPU per operation, concord/etcd ratio).
+ * Prints a markdown table (ops/s, p50, p99, server CPU per operation, concord/etcd ratio) with the
+ * command, the machine and its load average before and after; the default run takes ~4–5 minutes (7.5 with 8 s rows on a loaded machine).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -36,8 +38,10 @@ interface LoadLine {
 
 const etcdEndpoints = ['http://127.0.0.1:2379', 'http://127.0.0.1:22379', 'http://127.0.0.1:32379'];
 
-function parseArgs(argv: readonly string[]): { seconds: number; warmupSeconds: number; clients: number[]; etcdDir: string; only: string[] | null; json: string | null } {
-  const options = { seconds: 10, warmupSeconds: 5, clients: [1, 16, 64], etcdDir: '', only: null as string[] | null, json: null as string | null };
+interface Options { seconds: number; warmupSeconds: number; clients: number[]; etcdDir: string; only: string[] | null; nodeArgs: string[]; json: string | null }
+
+function parseArgs(argv: readonly string[]): Options {
+  const options: Options = { seconds: 6, warmupSeconds: 3, clients: [1, 16, 64], etcdDir: '', only: null, nodeArgs: [], json: null };
   for (let index = 0; index < argv.length; index += 1) {
     const value = (): string => {
       const next = argv[index + 1];
@@ -51,6 +55,7 @@ function parseArgs(argv: readonly string[]): { seconds: number; warmupSeconds: n
       case '--clients': options.clients = value().split(',').map(Number); break;
       case '--etcd-dir': options.etcdDir = value(); break;
       case '--only': options.only = value().split(','); break;
+      case '--node-args': options.nodeArgs = value().split(/\s+/).filter(Boolean); break;
       case '--json': options.json = value(); break;
       default: throw new Error(`unknown argument ${argv[index]}`);
     }
@@ -132,8 +137,10 @@ async function main(): Promise<void> {
   const clusterScript = path.join(options.etcdDir, 'cluster.sh');
   const dataRoot = mkdtempSync(path.join(os.tmpdir(), 'concord-bench-'));
   const ports = await freePorts(6);
-  const cluster = new LocalCluster({ size: 3, httpPorts: ports.slice(0, 3), peerPorts: ports.slice(3), dataRoot, extraArgs: ['--log-level', 'warn'] });
+  const cluster = new LocalCluster({ size: 3, httpPorts: ports.slice(0, 3), peerPorts: ports.slice(3), dataRoot, extraArgs: ['--log-level', 'warn', ...options.nodeArgs] });
   const rows: string[] = [];
+  const startedAt = new Date();
+  const loadBefore = loadAverage();
   let etcdStarted = false;
   const teardown = async (): Promise<void> => {
     await cluster.stopAll();
@@ -169,6 +176,8 @@ async function main(): Promise<void> {
     await teardown();
   }
   process.stdout.write([
+    `command: node dist/bench/kv.js ${process.argv.slice(2).join(' ')}`.trimEnd() + `   (commit ${gitCommit()}, ${startedAt.toISOString().slice(0, 16)}Z, ${Math.round((Date.now() - startedAt.getTime()) / 1000)} s)`,
+    `load average (1/5/15 min): ${loadBefore} before, ${loadAverage()} after; "other CPU %" = CPU used by everything but the servers and load.mjs during the row (200 % = 2 cores)`,
     `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; ${options.seconds} s per run after 1 s warm-up; both systems warmed up first (${options.warmupSeconds} s of puts and of gets, C=16)`,
     '',
     '| scenario | C | etcd ops/s | etcd p50 ms | etcd p99 ms | etcd CPU ms/op | concord ops/s | concord p50 ms | concord p99 ms | concord CPU ms/op | concord/etcd ops | errors e/c | other CPU % e/c |',
@@ -176,6 +185,15 @@ async function main(): Promise<void> {
     ...rows,
     '',
   ].join('\n'));
+}
+
+function loadAverage(): string {
+  return os.loadavg().map((value) => value.toFixed(2)).join('/');
+}
+
+function gitCommit(): string {
+  const result = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', timeout: 5_000 });
+  return result.status === 0 ? result.stdout.trim() : 'unknown';
 }
 
 main().catch((error: unknown) => {

@@ -87,6 +87,11 @@ export class Progress {
   recentActive = true;
   /** Highest commit index sent to this member (so an idle follower still learns the commit index). */
   sentCommit = 0;
+  /**
+   * Highest index of an entry this member forwarded to us (a follower's client waits for it): the
+   * member should learn the commit index through it at once, even while appends are batched.
+   */
+  forwardedIndex = 0;
   /** Highest heartbeat context this member has echoed (ReadIndex / lease rounds). */
   ackedContext = 0;
   /** Whether an append or snapshot-chunk acknowledgement arrived since the last heartbeat round. */
@@ -170,6 +175,11 @@ export class Progress {
   /** Whether an (empty) append could tell the member a higher commit index it is able to use. */
   canBumpCommit(commit: number): boolean {
     return commit > this.sentCommit && this.sentCommit < this.next - 1;
+  }
+
+  /** Whether the member waits for the commit of an entry it forwarded, and `commit` tells it more. */
+  awaitsForwardedCommit(commit: number): boolean {
+    return this.forwardedIndex > this.sentCommit && this.canBumpCommit(commit);
   }
 
   /** Whether sending another append must wait (flow control). */

@@ -947,7 +947,12 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     const last = this.raftLog.lastIndex();
     if (this.raftLog.term(pr.next - 1) === undefined) return this.sendSnapshot(to, pr);
     if (pr.state === 'replicate' && this.config.appendBatching && pr.inflights.count > 0 && !urgent) {
-      if (this.raftLog.bytesBetween(pr.next, last) < this.config.maxSizePerMessageBytes) return false;
+      if (this.raftLog.bytesBetween(pr.next, last) < this.config.maxSizePerMessageBytes) {
+        // A follower whose client waits for a forwarded entry learns the commit now, not one round
+        // later after its own acknowledgement (an empty append: no entries, only the commit index).
+        if (pr.awaitsForwardedCommit(this.commit)) this.sendAppend(to, pr, []);
+        return false;
+      }
     }
     const entries = pr.next <= last ? this.raftLog.slice(pr.next, last, this.config.maxSizePerMessageBytes) : [];
     if (entries.length === 0 && !allowEmpty && !pr.canBumpCommit(this.commit)) return false;
@@ -1337,8 +1342,10 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
   }
 
   private handleForwardedProposals(from: NodeId, proposals: readonly ForwardedProposal<Cmd<A>>[]): void {
+    const pr = this.progress.get(from);
     const results: ForwardedProposalResult[] = proposals.map((proposal) => {
       const outcome = this.proposeAsLeader(proposal.command, proposal.session, proposal.sizeBytes);
+      if (outcome.accepted && pr !== undefined) pr.forwardedIndex = Math.max(pr.forwardedIndex, outcome.index);
       return outcome.accepted
         ? { origin: proposal.origin, accepted: true, index: outcome.index, term: outcome.term }
         : { origin: proposal.origin, accepted: false, code: outcome.code, message: outcome.message };
