@@ -1,0 +1,256 @@
+import { assert } from '../../core/errors.js';
+import { decodeJson, encodeJson, hashString, RollingDigest, type StateMachine } from './state-machine.js';
+
+/**
+ * The reference application: a key-value store with etcd-style revisions.
+ * - The store's `revision` counts successful mutations (put, delete of a present key, successful
+ *   cas); each record keeps `createRevision`, `modRevision` and `version` (writes since creation).
+ * - `range` lists keys by prefix in byte order; `changes` returns the bounded recent-changes log
+ *   from a revision on, the basis of a watch API.
+ * Recent changes are bounded by `maxRecentChanges` (oldest dropped); a watcher asking for a
+ * revision older than what is kept gets `compactedBefore` and must re-read.
+ */
+
+export type KvCommand =
+  | { readonly op: 'put'; readonly key: string; readonly value: string }
+  | { readonly op: 'delete'; readonly key: string }
+  /** Succeeds when the current value equals `expected` (null: the key must be absent). */
+  | { readonly op: 'cas'; readonly key: string; readonly expected: string | null; readonly value: string };
+
+export interface KvRecord {
+  readonly key: string;
+  readonly value: string;
+  readonly createRevision: number;
+  readonly modRevision: number;
+  readonly version: number;
+}
+
+export type KvResult =
+  | { readonly op: 'put'; readonly revision: number; readonly previous: KvRecord | null }
+  | { readonly op: 'delete'; readonly revision: number; readonly deleted: boolean }
+  /** `current` is the record after the operation: the new one on success, the existing one (or null) on failure. */
+  | { readonly op: 'cas'; readonly revision: number; readonly succeeded: boolean; readonly current: KvRecord | null };
+
+export type KvQuery =
+  | { readonly op: 'get'; readonly key: string }
+  | { readonly op: 'range'; readonly prefix: string; readonly limit: number }
+  | { readonly op: 'changes'; readonly fromRevision: number; readonly prefix: string; readonly limit: number };
+
+export interface KvChange {
+  readonly revision: number;
+  readonly type: 'put' | 'delete';
+  readonly key: string;
+  /** The new value for a put; null for a delete. */
+  readonly value: string | null;
+}
+
+export type KvQueryResult =
+  | { readonly op: 'get'; readonly revision: number; readonly record: KvRecord | null }
+  | { readonly op: 'range'; readonly revision: number; readonly records: readonly KvRecord[]; readonly more: boolean }
+  /** `compactedBefore`: changes before this revision are no longer kept (null when none were dropped past `fromRevision`). */
+  | {
+      readonly op: 'changes';
+      readonly revision: number;
+      readonly events: readonly KvChange[];
+      readonly compactedBefore: number | null;
+    };
+
+export interface KvTypes {
+  readonly command: KvCommand;
+  readonly result: KvResult;
+  readonly query: KvQuery;
+  readonly queryResult: KvQueryResult;
+}
+
+export interface KvOptions {
+  /** Recent changes kept for watchers (a ring; oldest dropped). */
+  readonly maxRecentChanges: number;
+}
+
+export const defaultKvOptions: KvOptions = { maxRecentChanges: 10_000 };
+
+/** Fixed per-command overhead in the size estimate (op tag, framing). */
+const commandOverheadBytes = 24;
+
+export class KvStateMachine implements StateMachine<KvTypes> {
+  private records = new Map<string, KvRecord>();
+  private revisionValue = 0;
+  private rolling = new RollingDigest();
+  /** Sorted keys for range queries, rebuilt lazily after the key set changes. */
+  private sortedKeys: string[] | null = null;
+  private changes: KvChange[] = [];
+  /** Position of the oldest change in the `changes` ring. */
+  private changesHead = 0;
+  private droppedThrough = 0;
+  private readonly maxRecentChanges: number;
+
+  constructor(options: Partial<KvOptions> = {}) {
+    this.maxRecentChanges = options.maxRecentChanges ?? defaultKvOptions.maxRecentChanges;
+    assert(this.maxRecentChanges >= 1, 'maxRecentChanges must be at least 1');
+  }
+
+  get revision(): number {
+    return this.revisionValue;
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  apply(command: KvCommand): KvResult {
+    switch (command.op) {
+      case 'put': {
+        const { revision, previous } = this.write(command.key, command.value);
+        return { op: 'put', revision, previous };
+      }
+      case 'delete':
+        return this.remove(command.key);
+      case 'cas':
+        return this.compareAndSet(command);
+    }
+  }
+
+  query(query: KvQuery): KvQueryResult {
+    switch (query.op) {
+      case 'get':
+        return { op: 'get', revision: this.revisionValue, record: this.records.get(query.key) ?? null };
+      case 'range':
+        return this.range(query.prefix, query.limit);
+      case 'changes':
+        return this.changesSince(query.fromRevision, query.prefix, query.limit);
+    }
+  }
+
+  /** Changes with revision ≥ `fromRevision` and key starting with `prefix`, oldest first. */
+  changesSince(fromRevision: number, prefix = '', limit = Number.POSITIVE_INFINITY): KvQueryResult & { op: 'changes' } {
+    const events: KvChange[] = [];
+    const kept = this.changes.length;
+    for (let step = 0; step < kept && events.length < limit; step += 1) {
+      const change = this.changes[(this.changesHead + step) % kept]!;
+      if (change.revision >= fromRevision && change.key.startsWith(prefix)) events.push(change);
+    }
+    const compactedBefore = fromRevision <= this.droppedThrough ? this.droppedThrough + 1 : null;
+    return { op: 'changes', revision: this.revisionValue, events, compactedBefore };
+  }
+
+  snapshot(): Uint8Array {
+    const ordered: KvChange[] = [];
+    for (let step = 0; step < this.changes.length; step += 1) ordered.push(this.changes[(this.changesHead + step) % this.changes.length]!);
+    return encodeJson({
+      revision: this.revisionValue,
+      digest: this.rolling.save(),
+      records: [...this.records.values()],
+      changes: ordered,
+      droppedThrough: this.droppedThrough,
+    });
+  }
+
+  restore(data: Uint8Array): void {
+    const image = decodeJson(data) as {
+      revision: number;
+      digest: unknown;
+      records: KvRecord[];
+      changes: KvChange[];
+      droppedThrough: number;
+    };
+    assert(Number.isInteger(image.revision) && Array.isArray(image.records) && Array.isArray(image.changes), 'bad KV snapshot');
+    this.revisionValue = image.revision;
+    this.rolling = RollingDigest.load(image.digest);
+    this.records = new Map(image.records.map((record) => [record.key, record]));
+    this.changes = image.changes;
+    this.changesHead = 0;
+    this.droppedThrough = image.droppedThrough;
+    this.sortedKeys = null;
+  }
+
+  digest(): string {
+    return this.rolling.toString();
+  }
+
+  commandSizeBytes(command: KvCommand): number {
+    switch (command.op) {
+      case 'put':
+        return commandOverheadBytes + command.key.length + command.value.length;
+      case 'delete':
+        return commandOverheadBytes + command.key.length;
+      case 'cas':
+        return commandOverheadBytes + command.key.length + command.value.length + (command.expected?.length ?? 0);
+    }
+  }
+
+  validateCommand(command: KvCommand): string | null {
+    if (typeof command !== 'object' || command === null) return 'command must be an object';
+    if (typeof command.key !== 'string' || command.key.length === 0) return 'key must be a non-empty string';
+    if (command.op === 'put' || command.op === 'cas') {
+      if (typeof command.value !== 'string') return 'value must be a string';
+    }
+    if (command.op === 'cas' && command.expected !== null && typeof command.expected !== 'string') return 'expected must be a string or null';
+    if (command.op !== 'put' && command.op !== 'delete' && command.op !== 'cas') return 'unknown op';
+    return null;
+  }
+
+  private write(key: string, value: string): { revision: number; previous: KvRecord | null } {
+    const previous = this.records.get(key) ?? null;
+    this.revisionValue += 1;
+    const revision = this.revisionValue;
+    this.records.set(key, {
+      key,
+      value,
+      createRevision: previous === null ? revision : previous.createRevision,
+      modRevision: revision,
+      version: previous === null ? 1 : previous.version + 1,
+    });
+    if (previous === null) this.sortedKeys = null;
+    this.recordChange({ revision, type: 'put', key, value });
+    this.rolling.add(hashString(value, hashString(key)) ^ revision);
+    return { revision, previous };
+  }
+
+  private remove(key: string): KvResult {
+    if (!this.records.has(key)) return { op: 'delete', revision: this.revisionValue, deleted: false };
+    this.records.delete(key);
+    this.sortedKeys = null;
+    this.revisionValue += 1;
+    this.recordChange({ revision: this.revisionValue, type: 'delete', key, value: null });
+    this.rolling.add(hashString(key, 0x2545f491) ^ this.revisionValue);
+    return { op: 'delete', revision: this.revisionValue, deleted: true };
+  }
+
+  private compareAndSet(command: KvCommand & { op: 'cas' }): KvResult {
+    const current = this.records.get(command.key) ?? null;
+    const matches = current === null ? command.expected === null : current.value === command.expected;
+    if (!matches) return { op: 'cas', revision: this.revisionValue, succeeded: false, current };
+    const { revision } = this.write(command.key, command.value);
+    return { op: 'cas', revision, succeeded: true, current: this.records.get(command.key)! };
+  }
+
+  private range(prefix: string, limit: number): KvQueryResult {
+    if (this.sortedKeys === null) this.sortedKeys = [...this.records.keys()].sort();
+    const keys = this.sortedKeys;
+    let low = 0;
+    let high = keys.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (keys[middle]! < prefix) low = middle + 1;
+      else high = middle;
+    }
+    const records: KvRecord[] = [];
+    let position = low;
+    while (position < keys.length && keys[position]!.startsWith(prefix) && records.length < limit) {
+      records.push(this.records.get(keys[position]!)!);
+      position += 1;
+    }
+    const more = position < keys.length && keys[position]!.startsWith(prefix);
+    return { op: 'range', revision: this.revisionValue, records, more };
+  }
+
+  private recordChange(change: KvChange): void {
+    if (this.changes.length < this.maxRecentChanges) {
+      this.changes.push(change);
+      return;
+    }
+    this.droppedThrough = this.changes[this.changesHead]!.revision;
+    this.changes[this.changesHead] = change;
+    this.changesHead = (this.changesHead + 1) % this.maxRecentChanges;
+  }
+}
