@@ -94,13 +94,14 @@ function runChaos(seed: number): void {
   expect(network.replies.size).toBeGreaterThan(0);
 }
 
+// Longer campaigns: CHAOS_RUNS=4000 CHAOS_TIMEOUT_MS=3600000 npx vitest run test/protocols/raft/chaos.property.test.ts
 describe('chaos', () => {
   it('stays safe under faults and membership changes, and converges after healing', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 2 ** 31 }), (seed) => runChaos(seed)),
       { numRuns: Number(process.env['CHAOS_RUNS'] ?? 30) },
     );
-  });
+  }, Number(process.env['CHAOS_TIMEOUT_MS'] ?? 60_000));
 
   // Seeds that found bugs, kept as regressions:
   // - 855943938: with configurations taking effect when applied (etcd style), a removed leader's
