@@ -133,6 +133,7 @@ export function runProtocolScenario<C extends ProtocolCore<M, P, Req, Rep>, M, P
     stats: sim.stats,
     settings,
     schedule: schedule.map(describeAction),
+    notes: parts.notes?.() ?? [],
     liveness: {
       description: parts.liveness?.description ?? 'none',
       boundMs: settings.livenessBoundMs,
@@ -285,6 +286,10 @@ class RunState<C, P> {
       linked: (a: NodeId, b: NodeId) => sim.network.links.linked(sim.nodeIndex(a), sim.nodeIndex(b)),
       honestNodes: () => sim.nodeIds.filter((id) => !sim.isByzantine(id)),
       history: () => driver?.history() ?? [],
+      get lastEventNode() {
+        const index = sim.lastEventNode;
+        return index < 0 ? null : sim.nodeIds[index]!;
+      },
     };
   }
 
