@@ -43,6 +43,9 @@ import { hashString } from '../sim/trace-hash.js';
  *
  * - Safety after every event (`src/check/raft-invariants.ts`): Election Safety, Leader
  *   Append-Only, Log Matching, Leader Completeness, State Machine Safety.
+ * - Healing (the runner's: partitions healed, every node restarted or resumed, omission and
+ *   slowness ended, a synchronous network) also repairs the links here: loss and duplication are
+ *   capped at 5 % per link (the fault phase draws up to 30 %, bad links twice that).
  * - Liveness (the bound, `livenessBoundMs`, default 5 s of virtual time after healing): a leader
  *   no member of its configuration out-terms has committed an entry of its term; every member of its configuration
  *   has applied its commit index; every client operation pending when healing began has
@@ -450,38 +453,81 @@ function openProcesses(history: readonly HistoryEvent[]): Set<number> {
   return open;
 }
 
-/** The liveness condition of the heal phase (see the module comment). */
-const healedAndServing: LivenessSpec<Core, Record> = {
-  description:
-    'a leader no member out-terms has committed an entry of its term, every member of its configuration applied its commit index, and every client operation pending at healing completed ok or fail',
-  begin: (view) => {
-    const pending = openProcesses(view.history());
-    let scanned = view.history().length;
-    let failure = false;
-    return () => {
-      const history = view.history();
-      for (; scanned < history.length; scanned += 1) {
-        const event = history[scanned]!;
-        if (event.type === 'invoke' || !pending.has(event.process)) continue;
-        pending.delete(event.process);
-        if (event.type === 'info') failure = true;
-      }
-      if (failure || pending.size > 0) return false;
-      return leaderServing(view);
-    };
-  },
-};
+/** The liveness condition of the heal phase (see the module comment); one per run (it keeps state). */
+function healedAndServing(onHeal: () => void): LivenessSpec<Core, Record> {
+  const pending = new Set<number>();
+  const timedOut: number[] = [];
+  let scanned = 0;
+  const follow = (view: View): void => {
+    const history = view.history();
+    for (; scanned < history.length; scanned += 1) {
+      const event = history[scanned]!;
+      if (event.type === 'invoke' || !pending.has(event.process)) continue;
+      pending.delete(event.process);
+      if (event.type === 'info') timedOut.push(event.process);
+    }
+  };
+  return {
+    description:
+      'a leader no member out-terms has committed an entry of its term, every member of its configuration applied its commit index, and every client operation pending at healing completed ok or fail',
+    begin: (view) => {
+      onHeal();
+      for (const process of openProcesses(view.history())) pending.add(process);
+      scanned = view.history().length;
+      return () => {
+        follow(view);
+        return timedOut.length === 0 && pending.size === 0 && leaderProblem(view) === null;
+      };
+    },
+    diagnose: (view) => {
+      follow(view);
+      const parts: string[] = [];
+      if (pending.size > 0) parts.push(`operations of processes ${[...pending].join(', ')} still pending`);
+      if (timedOut.length > 0) parts.push(`operations of processes ${timedOut.join(', ')} timed out`);
+      const problem = leaderProblem(view);
+      if (problem !== null) parts.push(problem);
+      return parts.join('; ');
+    },
+  };
+}
 
-function leaderServing(view: View): boolean {
+/** Null when a leader serves (see the liveness condition), else what is missing. */
+function leaderProblem(view: View): string | null {
   const leader = leaderOf(view);
-  if (leader === null) return false;
+  if (leader === null) return 'no leader';
   const status = leader.status();
-  if (leader.log.term(status.commitIndex) !== status.term) return false;
+  if (leader.log.term(status.commitIndex) !== status.term) return `leader ${status.id} of term ${status.term} has not committed an entry of its term (commit ${status.commitIndex})`;
   // Nodes removed from the configuration may campaign on in higher terms: they are not replicas any more.
-  return allMembers(status.membership).every((id) => {
+  for (const id of allMembers(status.membership)) {
     const member = view.core(id)?.status();
-    return member !== undefined && view.status(id) === 'up' && member.term <= status.term && member.appliedIndex >= status.commitIndex;
-  });
+    if (member === undefined || view.status(id) !== 'up') return `member ${id} is ${view.status(id)}`;
+    if (member.term > status.term) return `member ${id} is in term ${member.term} > leader ${status.id}'s ${status.term}`;
+    if (member.appliedIndex < status.commitIndex) {
+      const progress = status.progress?.[id];
+      const detail = progress === undefined ? '' : ` (leader's view: match ${progress.match}, next ${progress.next}, ${progress.state})`;
+      return `member ${id} applied ${member.appliedIndex} < leader ${status.id}'s commit ${status.commitIndex}${detail}`;
+    }
+  }
+  return null;
+}
+
+/** Link loss and duplication left after healing (the runner keeps lossy links lossy; Raft's bound needs a working network). */
+export const healedLinkLossRatioMax = 0.05;
+
+/** Healing repairs the links too: loss and duplication capped at `healedLinkLossRatioMax`. */
+function repairLinks(sim: Sim): void {
+  const network = sim.network;
+  const count = sim.nodeIds.length;
+  for (let from = 0; from < count; from += 1) {
+    for (let to = 0; to < count; to += 1) {
+      const faults = network.linkFaults(from, to);
+      network.setLinkFaults(from, to, {
+        ...faults,
+        lossRatio: Math.min(faults.lossRatio, healedLinkLossRatioMax),
+        duplicateRatio: Math.min(faults.duplicateRatio, healedLinkLossRatioMax),
+      });
+    }
+  }
 }
 
 // ── the scenario ────────────────────────────────────────────────────────────────────────────────
@@ -497,6 +543,7 @@ export function raftKvScenario(options: RaftKvScenarioOptions): Scenario {
       const config = raftKvConfig(settings.seed, options);
       const invariants = new RaftInvariants();
       let actions: string[] = [];
+      let sim: Sim | null = null;
       return {
         factory: (context) => new RaftCore<KvTypes>(context, config),
         hashMessage: hashRaftMessage,
@@ -504,10 +551,11 @@ export function raftKvScenario(options: RaftKvScenarioOptions): Scenario {
         workload: raftKvWorkload(settings),
         checkers: [safetyChecker(invariants)],
         finalCheckers: [linearizabilityChecker, convergenceChecker],
-        liveness: healedAndServing,
-        setup: (sim, runSettings) => {
-          actions = scheduleRaftNemesis(sim, runSettings, options);
-          options.setup?.(sim, runSettings);
+        liveness: healedAndServing(() => repairLinks(sim!)),
+        setup: (simulation, runSettings) => {
+          sim = simulation;
+          actions = scheduleRaftNemesis(simulation, runSettings, options);
+          options.setup?.(simulation, runSettings);
         },
         notes: () => [describeConfig(config), `raft nemesis: ${actions.length} action(s)`, ...actions],
       };

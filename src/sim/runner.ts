@@ -251,7 +251,7 @@ function healAndAwait<C extends ProtocolCore<M, P, Req, Rep>, M, P, Req, Rep>(
     run.report({
       timeUs: sim.now,
       checker: 'liveness',
-      message: `not within ${settings.livenessBoundMs}ms after healing: ${parts.liveness.description}`,
+      message: `not within ${settings.livenessBoundMs}ms after healing: ${parts.liveness.description}${parts.liveness.diagnose === undefined ? '' : ` — ${parts.liveness.diagnose(run.view)}`}`,
       phase: 'heal',
     });
   }

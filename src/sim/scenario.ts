@@ -85,6 +85,8 @@ export interface SafetyChecker<C, P> {
 export interface LivenessSpec<C, P> {
   readonly description: string;
   begin(view: SimView<C, P>): () => boolean;
+  /** When the bound passes without the condition: what was still missing (appended to the violation). */
+  diagnose?(view: SimView<C, P>): string;
 }
 
 /** What a scenario supplies for one run. */
