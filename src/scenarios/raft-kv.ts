@@ -25,6 +25,7 @@ import {
   isRaftCheckpoint,
 } from '../protocols/raft/index.js';
 import type { ClientOperation, Completion, Retry, WorkloadContext, WorkloadSpec } from '../sim/clients.js';
+import { groupsPartition } from '../sim/partition.js';
 import { defineScenario } from '../sim/runner.js';
 import type { LivenessSpec, ProtocolParts, SafetyChecker, Scenario, ScenarioDefaults, SimView } from '../sim/scenario.js';
 import type { RunSettings } from '../sim/settings.js';
@@ -89,6 +90,15 @@ export interface RaftKvScenarioOptions {
   readonly raftActionsMeanGapMs?: number;
   /** Mean gap (virtual ms) between extra crashes of the current leader; 0 (default) disables them. */
   readonly leaderCrashMeanGapMs?: number;
+  /**
+   * The Figure 8 bias (§5.4.2), two probabilities: a newly elected leader is isolated at once (so
+   * entries of its term stay on it alone), and a leader is isolated the moment its commit index
+   * first advances in its term (it has just brought a quorum up to date with earlier terms'
+   * entries; its messages in flight are lost) while the node whose log ends in the highest term
+   * is asked to campaign.
+   * Use without the generic `partition` fault (one partition at a time). Default: off.
+   */
+  readonly figure8Bias?: { readonly isolateElectedRatio: number; readonly isolateAtFirstCommitRatio: number };
   /** Extra setup (tests pin faults or script actions through it). */
   readonly setup?: (simulation: Sim, settings: RunSettings) => void;
 }
@@ -293,8 +303,14 @@ function completeError(reply: Reply & { type: 'error' }, operation: ClientOperat
 // ── the Raft nemesis: membership changes, transfers, leader crashes ─────────────────────────────
 
 /** The node leading the highest term among the running nodes, with its status. */
-function currentLeader(sim: Sim): { id: NodeId; membership: Membership; term: number } | null {
-  let best: { id: NodeId; membership: Membership; term: number } | null = null;
+interface LeaderInfo {
+  readonly id: NodeId;
+  readonly membership: Membership;
+  readonly term: number;
+}
+
+function currentLeader(sim: Sim): LeaderInfo | null {
+  let best: LeaderInfo | null = null;
   for (const id of sim.nodeIds) {
     if (sim.status(id) !== 'up') continue;
     const status = sim.core(id)?.status();
@@ -356,6 +372,48 @@ function describeChangeRequest(change: MembershipChange): string {
   return `${change.transition} ${change.changes.map((item) => `${item.type} ${item.node}`).join(' + ')}`;
 }
 
+/**
+ * Watches leaders during the fault phase (polling every 0.5 ms): `onElected` once per new
+ * leader term, `onFirstCommit` when that leader's commit index first advances in its term (it
+ * has just brought a quorum up to date with earlier terms' entries).
+ */
+function watchLeaders(sim: Sim, endUs: number, handlers: { onElected(leader: LeaderInfo): void; onFirstCommit(leader: LeaderInfo): void }): void {
+  const pollUs = 500;
+  let watched: { id: NodeId; term: number; commit: number } | null = null;
+  let lastTerm = 0;
+  const poll = (): void => {
+    const leader = currentLeader(sim);
+    if (leader !== null && leader.term > lastTerm) {
+      lastTerm = leader.term;
+      watched = { id: leader.id, term: leader.term, commit: sim.core(leader.id)!.status().commitIndex };
+      handlers.onElected(leader);
+    }
+    if (watched !== null && leader !== null && leader.id === watched.id && leader.term === watched.term && sim.status(leader.id) === 'up') {
+      if (sim.core(leader.id)!.status().commitIndex > watched.commit) {
+        watched = null;
+        handlers.onFirstCommit(leader);
+      }
+    }
+    if (sim.now + pollUs < endUs) sim.at(sim.now + pollUs, poll);
+  };
+  sim.at(pollUs, poll);
+}
+
+/** The running node (other than `except`) whose log ends in the highest term: the likeliest next leader. */
+function mostRecentLog(sim: Sim, except: NodeId): NodeId | null {
+  let best: NodeId | null = null;
+  let bestTerm = -1;
+  for (const id of sim.nodeIds) {
+    const core = sim.core(id);
+    if (id === except || core === null || sim.status(id) !== 'up') continue;
+    if (core.log.lastTerm() > bestTerm) {
+      best = id;
+      bestTerm = core.log.lastTerm();
+    }
+  }
+  return best;
+}
+
 /** Schedules the Raft nemesis over the fault phase; returns the log of what it did (for the report). */
 function scheduleRaftNemesis(sim: Sim, settings: RunSettings, options: RaftKvScenarioOptions): string[] {
   const notes: string[] = [];
@@ -371,19 +429,45 @@ function scheduleRaftNemesis(sim: Sim, settings: RunSettings, options: RaftKvSce
       });
     }
   }
+  const crashLeader = (leader: { id: NodeId; term: number }, downUs: number, why: string): void => {
+    const faulty = sim.nodeIds.filter((id) => sim.status(id) !== 'up').length;
+    if (faulty >= settings.maxFaultyNodes) return;
+    sim.crash(leader.id);
+    notes.push(`${at()} crash leader ${leader.id} of term ${leader.term} (${why})`);
+    sim.at(Math.min(sim.now + downUs, endUs), () => sim.restart(leader.id));
+  };
   const crashGapMs = options.leaderCrashMeanGapMs ?? 0;
   if (crashGapMs > 0) {
     for (let us = Math.floor(rng.exponential(crashGapMs * 1000)); us < endUs; us += 1 + Math.floor(rng.exponential(crashGapMs * 1000))) {
       const downUs = rng.int(20_000, 600_000);
       sim.at(us, () => {
         const leader = currentLeader(sim);
-        const faulty = sim.nodeIds.filter((id) => sim.status(id) !== 'up').length;
-        if (leader === null || faulty >= settings.maxFaultyNodes) return;
-        sim.crash(leader.id);
-        notes.push(`${at()} crash leader ${leader.id} of term ${leader.term}`);
-        sim.at(Math.min(sim.now + downUs, endUs), () => sim.restart(leader.id));
+        if (leader !== null) crashLeader(leader, downUs, 'scheduled');
       });
     }
+  }
+  const figure8 = options.figure8Bias;
+  if (figure8 !== undefined) {
+    const isolate = (leader: LeaderInfo, why: string): void => {
+      // A partition also loses the messages in flight: what the leader just sent goes nowhere.
+      const index = sim.nodeIndex(leader.id);
+      const rest = sim.nodeIds.map((_, position) => position).filter((position) => position !== index);
+      const forUs = rng.int(50_000, 500_000);
+      sim.network.setPartition(groupsPartition('isolate', sim.nodeIds.length, [[index], rest]));
+      notes.push(`${at()} isolate leader ${leader.id} of term ${leader.term} for ${forUs / 1000}ms (${why})`);
+      sim.at(Math.min(sim.now + forUs, endUs), () => sim.network.heal());
+    };
+    watchLeaders(sim, endUs, {
+      onElected: (leader) => {
+        if (rng.chance(figure8.isolateElectedRatio)) isolate(leader, 'just elected: entries of its term stay on it');
+      },
+      onFirstCommit: (leader) => {
+        if (!rng.chance(figure8.isolateAtFirstCommitRatio)) return;
+        isolate(leader, 'at its first commit');
+        const next = mostRecentLog(sim, leader.id);
+        if (next !== null) sim.request(next, { type: 'campaign' });
+      },
+    });
   }
   return notes;
 }
@@ -563,4 +647,23 @@ export function raftKvScenario(options: RaftKvScenarioOptions): Scenario {
   });
 }
 
-export const raftKvScenarios: readonly Scenario[] = [raftKvScenario({ name: 'raft-kv' })];
+/**
+ * Bug-flip variants: the core with a test-only bug switched on. A sweep must report violations
+ * on them (tests assert it) — evidence that the checkers catch the bug classes they target.
+ */
+export const raftKvBugVoteScenario = raftKvScenario({
+  name: 'raft-kv-bug-vote',
+  description: 'raft-kv with the TEST-ONLY bug skipVoteUpToDateCheck (votes granted without the §5.4.1 up-to-date check): the sweep must find violations',
+  testingBugs: { skipVoteUpToDateCheck: true },
+});
+
+export const raftKvBugFigure8Scenario = raftKvScenario({
+  name: 'raft-kv-bug-figure8',
+  description:
+    'raft-kv with the TEST-ONLY bug commitPreviousTermByCounting (Figure 8, §5.4.2), one entry per append and frequent leader crashes: the sweep must find violations',
+  testingBugs: { commitPreviousTermByCounting: true },
+  configOverrides: { maxSizePerMessageBytes: 1, maxInflightMessages: 1, preVote: false, checkQuorum: false },
+  leaderCrashMeanGapMs: 150,
+});
+
+export const raftKvScenarios: readonly Scenario[] = [raftKvScenario({ name: 'raft-kv' }), raftKvBugVoteScenario, raftKvBugFigure8Scenario];
