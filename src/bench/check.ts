@@ -3,9 +3,9 @@
  * and encoding excluded, minimum (and median) of several runs, beside Porcupine's reference
  * figures (Go, GOMAXPROCS=1, same machine kind, from ../shared/porcupine/README.md).
  *
- * Usage: node dist/bench/check.js [--runs N] [--json]
+ * Usage: node dist/bench/check.js [--runs N] [--only SUBSTRING] [--json]
  */
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { checkOperations, encodeHistory, type CheckResult } from '../check/index.js';
 import { findPorcupineData, modelFor, readCase, readExpectedVerdicts, type PorcupineCase } from '../check/porcupine-data.js';
 
@@ -18,6 +18,8 @@ interface Target {
 interface Measurement {
   readonly name: string;
   readonly minMs: number;
+  /** Minimum process CPU time (user + system) over the runs: less sensitive to other load. */
+  readonly minCpuMs: number;
   readonly medianMs: number;
   readonly firstMs: number;
   readonly runs: number;
@@ -29,6 +31,8 @@ function main(): void {
   const runsIndex = args.indexOf('--runs');
   const runs = runsIndex >= 0 ? Number(args[runsIndex + 1]) : 7;
   const json = args.includes('--json');
+  const onlyIndex = args.indexOf('--only');
+  const only = onlyIndex >= 0 ? args[onlyIndex + 1] : undefined;
   const directory = findPorcupineData();
   if (directory === undefined) {
     console.error('Porcupine test data not found: set CONCORD_PORCUPINE_DIR to the directory holding expected-verdicts.tsv');
@@ -47,38 +51,48 @@ function main(): void {
     { name: 'kv c10-bad, no partitioning', cases: pick('kv/c10-bad.txt', 'kvnp'), porcupineMs: 3026 },
   ];
   const parsed = new Map(all.map((row) => [row.file, readCase(directory, row)]));
-  const measurements = targets.map((target) => measure(target, runs, parsed));
+  const chosen = targets.filter((target) => only === undefined || target.name.includes(only));
+  const measurements = chosen.map((target) => measure(target, runs, parsed));
   if (json) {
-    console.log(JSON.stringify({ node: process.version, cpu: cpus()[0]?.model, cpus: cpus().length, runs, measurements }, null, 2));
+    console.log(JSON.stringify({ node: process.version, cpu: cpus()[0]?.model, cpus: cpus().length, loadAverage: loadavg(), runs, measurements }, null, 2));
     return;
   }
-  console.log(`concord check benchmark — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${runs} runs, checking only`);
-  console.log(['history'.padEnd(32), 'min ms'.padStart(9), 'median'.padStart(9), 'first'.padStart(9), 'Porcupine'.padStart(10), 'ratio'.padStart(7)].join(''));
+  const load = loadavg().map((value) => value.toFixed(2)).join(' ');
+  console.log(`concord check benchmark — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load average ${load}, ${runs} runs, checking only`);
+  console.log(['history'.padEnd(32), 'min ms'.padStart(9), 'cpu ms'.padStart(9), 'median'.padStart(9), 'first'.padStart(9), 'Porcupine'.padStart(10), 'ratio'.padStart(7)].join(''));
   for (const m of measurements) {
     const ratio = m.porcupineMs === undefined ? '' : (m.minMs / m.porcupineMs).toFixed(2);
-    console.log([m.name.padEnd(32), m.minMs.toFixed(1).padStart(9), m.medianMs.toFixed(1).padStart(9), m.firstMs.toFixed(1).padStart(9), String(m.porcupineMs ?? '').padStart(10), ratio.padStart(7)].join(''));
+    const cells = [m.minMs, m.minCpuMs, m.medianMs, m.firstMs].map((value) => value.toFixed(1).padStart(9));
+    console.log([m.name.padEnd(32), ...cells, String(m.porcupineMs ?? '').padStart(10), ratio.padStart(7)].join(''));
   }
+  console.log('ratio = min ms / Porcupine ms (Porcupine: Go, GOMAXPROCS=1, from ../shared/porcupine/README.md, not measured in this run)');
 }
 
 function measure(target: Target, runs: number, parsed: ReadonlyMap<string, ReturnType<typeof readCase>>): Measurement {
   const times: number[] = [];
+  let minCpuMs = Infinity;
   for (let run = 0; run < runs; run++) {
     let total = 0;
+    let cpu = 0;
     for (const testCase of target.cases) {
       // A fresh model per run: its value table and append memo start empty, as on a first check.
       const model = modelFor(testCase);
       const history = parsed.get(testCase.file)!;
       const { operations } = encodeHistory(model, history.events, history);
+      const cpuStarted = process.cpuUsage();
       const started = performance.now();
       const result: CheckResult = checkOperations(model, operations);
       total += performance.now() - started;
+      const used = process.cpuUsage(cpuStarted);
+      cpu += (used.user + used.system) / 1000;
       const expected = testCase.expectedLinearizable ? 'linearizable' : 'not-linearizable';
       if (result.verdict !== expected) throw new Error(`${testCase.file} (${testCase.variant}): got ${result.verdict}, expected ${expected}`);
     }
     times.push(total);
+    minCpuMs = Math.min(minCpuMs, cpu);
   }
   const sorted = [...times].sort((a, b) => a - b);
-  return { name: target.name, minMs: sorted[0]!, medianMs: sorted[Math.floor(sorted.length / 2)]!, firstMs: times[0]!, runs, porcupineMs: target.porcupineMs };
+  return { name: target.name, minMs: sorted[0]!, minCpuMs, medianMs: sorted[Math.floor(sorted.length / 2)]!, firstMs: times[0]!, runs, porcupineMs: target.porcupineMs };
 }
 
 main();

@@ -1,7 +1,7 @@
 import type { HistoryEvent } from '../core/history.js';
 import type { HistoryModel, Model, Operation, Partition, RecordedOperation } from './model.js';
 import { pairEvents, type PairingOptions } from './pairing.js';
-import { PartitionSearch, type SearchOutcome } from './search.js';
+import { PartitionSearch, type PrescanMode, type SearchOutcome } from './search.js';
 
 export type Verdict = 'linearizable' | 'not-linearizable' | 'unknown';
 
@@ -14,6 +14,8 @@ export interface CheckOptions {
   readonly now?: () => number;
   /** Bound on each partition's memoization cache (entries); beyond it the verdict is `unknown`. */
   readonly maxCacheEntries?: number;
+  /** Read-only pre-scan on entering a search node (see `PartitionSearch`); default `adaptive`. */
+  readonly prescan?: PrescanMode;
 }
 
 /** An operation as shown in reports. */
@@ -80,7 +82,7 @@ const DEFAULT_MAX_CACHE_ENTRIES = 1 << 25;
 const defaultNow = (): number => performance.now();
 
 /** Iterations of the first slice each partition gets; slices double each round. */
-const FIRST_SLICE_ITERATIONS = 1 << 12;
+const FIRST_SLICE_ITERATIONS = 1 << 11;
 /** Iterations between two polls of the clock. */
 const POLL_ITERATIONS = 1 << 14;
 
@@ -121,6 +123,7 @@ export function checkOperations<State, Input, Output>(
         returns: Float64Array.from(searched, (operation) => operation.return),
       },
       maxCacheEntries,
+      options.prescan,
     );
     return { partition, model, searched, search, elapsedMs: 0 };
   });

@@ -30,7 +30,17 @@ export type SearchOutcome<State> =
   | { readonly kind: 'not-linearizable'; readonly failure: SearchFailure<State>; readonly cacheEntries: number }
   | { readonly kind: 'unknown'; readonly reason: string; readonly cacheEntries: number };
 
+/**
+ * When to look for a legal read-only candidate first on entering a node: `adaptive` (default)
+ * stops once that rarely succeeds; `always` and `never` exist for tests and tuning.
+ */
+export type PrescanMode = 'adaptive' | 'always' | 'never';
+
 const NONE = -1;
+/** Pre-scans made before judging whether they pay off. */
+const PRESCAN_TRIAL = 4096;
+/** Pre-scans stay on while at least 1 in this many finds a read-only candidate. */
+const PRESCAN_MIN_HIT_RATIO = 16;
 
 /**
  * The history as a doubly linked list of call and return entries in time order, over typed
@@ -105,7 +115,19 @@ export class PartitionSearch<State, Input, Output> {
   private readonly readOnly: Uint8Array;
   /** Per stack frame: the step was a read-only one (its failure is its parent's). */
   private readonly forced: Uint8Array;
-  private readonly readOnlyCount: number;
+  /**
+   * Per depth: the node at that depth was pre-scanned for read-only candidates on entry (so the
+   * read-only candidates the scan meets later are known to be illegal there).
+   */
+  private readonly prescanned: Uint8Array;
+  /**
+   * Whether to pre-scan new nodes. Turned off for good when pre-scans rarely find anything (e.g.
+   * reads of values the search seldom reaches), where they would only cost time; deterministic.
+   */
+  private usePrescan: boolean;
+  private readonly prescanAdaptive: boolean;
+  private prescans = 0;
+  private prescanHits = 0;
   /** The current node was just entered: look for a read-only candidate first. */
   private fresh: boolean;
   private depth = 0;
@@ -116,7 +138,7 @@ export class PartitionSearch<State, Input, Output> {
   /** Set once the search has finished. */
   outcome: SearchOutcome<State> | undefined;
 
-  constructor(input: SearchInput<State, Input, Output>, maxCacheEntries: number) {
+  constructor(input: SearchInput<State, Input, Output>, maxCacheEntries: number, prescan: PrescanMode = 'adaptive') {
     const count = input.inputs.length;
     this.model = input.model;
     this.inputs = input.inputs;
@@ -130,8 +152,11 @@ export class PartitionSearch<State, Input, Output> {
     this.stackState = new Array<State>(count);
     this.forced = new Uint8Array(count);
     this.readOnly = Uint8Array.from(input.inputs, (operationInput, op) => (model.readOnly?.(operationInput, input.outputs[op]!) === true ? 1 : 0));
-    this.readOnlyCount = this.readOnly.reduce((sum, flag) => sum + flag, 0);
-    this.fresh = this.readOnlyCount > 0;
+    this.usePrescan = prescan !== 'never' && this.readOnly.includes(1);
+    this.prescanAdaptive = prescan === 'adaptive';
+    this.prescanned = new Uint8Array(count + 1);
+    this.prescanned[0] = this.usePrescan ? 1 : 0;
+    this.fresh = this.usePrescan;
     this.state = model.init();
     this.entry = this.list.next[this.list.head]!;
     if (count === 0) this.outcome = { kind: 'linearizable', linearization: [], cacheEntries: 0 };
@@ -158,13 +183,18 @@ export class PartitionSearch<State, Input, Output> {
     this.outcome ??= { kind: 'unknown', reason, cacheEntries: this.seen.size };
   }
 
+  /**
+   * The search proper. Longer than our usual 70 lines on purpose: it is the hot loop, its state
+   * lives in locals (copied back to fields only when pausing), and splitting it into calls costs.
+   */
   private loop(maxIterations: number): SearchOutcome<State> | undefined {
-    const { model, inputs, outputs, zobrist, bits, seen, stackEntry, stackState, readOnly, forced, readOnlyCount } = this;
+    const { model, inputs, outputs, zobrist, bits, seen, stackEntry, stackState, readOnly, forced, prescanned } = this;
     const { next, prev, match, opOf, head } = this.list;
     let { depth, state, setHash, entry, fresh } = this;
     let iterations = 0;
+    let tryingReadOnly = false;
     while (next[head] !== NONE) {
-      if (++iterations > maxIterations) {
+      if (++iterations > maxIterations && !tryingReadOnly) {
         this.depth = depth;
         this.state = state;
         this.setHash = setHash;
@@ -176,18 +206,29 @@ export class PartitionSearch<State, Input, Output> {
         // A node just entered: take a legal read-only candidate first, if there is one (its fate
         // is the node's, so no other candidate needs trying).
         fresh = false;
+        this.prescans++;
         for (let cursor = next[head]!; match[cursor] !== NONE; cursor = next[cursor]!) {
           const op = opOf[cursor]!;
           iterations++;
           if (readOnly[op] === 1 && model.step(state, inputs[op]!, outputs[op]!) !== undefined) {
             entry = cursor;
+            tryingReadOnly = true;
+            this.prescanHits++;
             break;
           }
         }
+        if (this.prescanAdaptive && this.prescans >= PRESCAN_TRIAL && this.prescanHits * PRESCAN_MIN_HIT_RATIO < this.prescans) this.usePrescan = false;
       }
       const returnEntry = match[entry]!;
       if (returnEntry !== NONE) {
         const op = opOf[entry]!;
+        // Read-only candidates were all tried when this node was entered: only the one found
+        // legal there (now `entry`, with `fresh` just cleared) is taken; the others are illegal.
+        if (readOnly[op] === 1 && !tryingReadOnly && prescanned[depth] === 1) {
+          entry = next[entry]!;
+          continue;
+        }
+        tryingReadOnly = false;
         const nextState = model.step(state, inputs[op]!, outputs[op]!);
         if (nextState === undefined) {
           entry = next[entry]!;
@@ -210,7 +251,8 @@ export class PartitionSearch<State, Input, Output> {
           next[prev[returnEntry]!] = next[returnEntry]!;
           if (next[returnEntry] !== NONE) prev[next[returnEntry]!] = prev[returnEntry]!;
           entry = next[head]!;
-          fresh = readOnlyCount > 0;
+          fresh = this.usePrescan;
+          prescanned[depth] = fresh ? 1 : 0;
           continue;
         }
         bits[word]! &= ~bit;

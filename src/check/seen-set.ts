@@ -8,28 +8,29 @@ export class CacheFullError extends Error {
   }
 }
 
-// Record layout in the table: [hash, reference, bitset words…]. `reference` is 0 for an empty
-// slot; otherwise the state + 1 (int states) or the index of the state in `states` + 1.
-const HASH = 0;
-const REFERENCE = 1;
-const HEADER = 2;
-/** Bound on the table's size in int32 words (1 GiB). */
-const MAX_TABLE_WORDS = 2 ** 28;
+// A record in the arena: [reference, bitset words…]. `reference` is the state + 1 (int states)
+// or the index of the state in `states` + 1.
+const REFERENCE = 0;
+const HEADER = 1;
+/** Bound on the arena's size in int32 words (1 GiB). */
+const MAX_ARENA_WORDS = 2 ** 28;
 
 /**
  * Lowe's memoization cache: the set of (linearized-operations bitset, model state) pairs already
- * explored. An open-addressing hash table whose records hold the hash, the state (inline when
- * states are small non-negative integers, else a reference into `states`) and the bitset, side by
- * side: a probe touches one or two cache lines and adding allocates nothing but the occasional
- * doubling of the table.
+ * explored. Records (state or state reference, then the bitset words) are appended to one flat
+ * arena and never move; an open-addressing index of (hash, record number + 1) pairs finds them.
+ * A probe compares hashes inside the index and touches the arena only on a hash match; growing
+ * copies the arena natively and rehashes only the small index. Adding allocates nothing but the
+ * occasional doubling.
  *
- * Bound: at most `maxEntries` entries, and the table never exceeds 1 GiB; `add` throws a
+ * Bound: at most `maxEntries` entries, and the arena never exceeds 1 GiB; `add` throws a
  * CacheFullError beyond that (the checker turns it into the verdict `unknown`) rather than
  * exhausting memory.
  */
 export class SeenSet<State> {
-  private table: Int32Array;
+  private index: Int32Array;
   private mask: number;
+  private arena: Int32Array;
   private readonly stride: number;
   private readonly states: State[] = [];
   private count = 0;
@@ -44,9 +45,10 @@ export class SeenSet<State> {
   ) {
     assert(wordsPerSet > 0 && (initialCapacity & (initialCapacity - 1)) === 0, 'SeenSet: bad geometry');
     this.stride = HEADER + wordsPerSet;
-    this.maxEntries = Math.min(maxEntries, Math.floor(MAX_TABLE_WORDS / (2 * this.stride)));
-    this.table = new Int32Array(initialCapacity * this.stride);
-    this.mask = initialCapacity - 1;
+    this.maxEntries = Math.min(maxEntries, Math.floor(MAX_ARENA_WORDS / this.stride));
+    this.index = new Int32Array(initialCapacity * 2 * 2);
+    this.mask = initialCapacity * 2 - 1;
+    this.arena = new Int32Array(initialCapacity * this.stride);
   }
 
   get size(): number {
@@ -55,60 +57,72 @@ export class SeenSet<State> {
 
   /** Adds (bits, state) unless already present; true when it was added (not seen before). */
   add(hash: number, bits: Int32Array, state: State): boolean {
-    const table = this.table;
+    const index = this.index;
+    const arena = this.arena;
     const stride = this.stride;
     const words = this.wordsPerSet;
     const inline = this.equal === null;
     let slot = hash & this.mask;
     for (;;) {
-      const record = slot * stride;
-      const reference = table[record + REFERENCE]!;
-      if (reference === 0) break;
-      if (table[record + HASH] === hash && this.sameBits(table, record + HEADER, bits, words)) {
-        if (inline ? reference === (state as unknown as number) + 1 : this.equal!(this.states[reference - 1]!, state)) return false;
+      const stored = index[2 * slot + 1]!;
+      if (stored === 0) break;
+      if (index[2 * slot] === hash) {
+        const record = (stored - 1) * stride;
+        if (this.sameBits(arena, record + HEADER, bits, words)) {
+          const reference = arena[record + REFERENCE]!;
+          if (inline ? reference === (state as unknown as number) + 1 : this.equal!(this.states[reference - 1]!, state)) return false;
+        }
       }
       slot = (slot + 1) & this.mask;
     }
-    if ((this.count + 1) * 2 > this.mask + 1) {
-      if (this.count >= this.maxEntries) throw new CacheFullError(this.maxEntries);
-      this.grow();
-      return this.add(hash, bits, state);
-    }
-    const record = slot * stride;
-    table[record + HASH] = hash;
+    const entry = this.count;
+    if (entry >= this.maxEntries) throw new CacheFullError(this.maxEntries);
+    if ((entry + 1) * stride > arena.length) this.growArena();
+    const record = entry * stride;
+    const target = this.arena;
     if (inline) {
-      table[record + REFERENCE] = (state as unknown as number) + 1;
+      target[record + REFERENCE] = (state as unknown as number) + 1;
     } else {
       this.states.push(state);
-      table[record + REFERENCE] = this.states.length;
+      target[record + REFERENCE] = this.states.length;
     }
-    for (let index = 0; index < words; index++) table[record + HEADER + index] = bits[index]!;
-    this.count++;
+    for (let word = 0; word < words; word++) target[record + HEADER + word] = bits[word]!;
+    index[2 * slot] = hash;
+    index[2 * slot + 1] = entry + 1;
+    this.count = entry + 1;
+    // Keep the index at load factor ≤ 1/2.
+    if (this.count * 2 > this.mask + 1) this.growIndex();
     return true;
   }
 
-  private sameBits(table: Int32Array, offset: number, bits: Int32Array, words: number): boolean {
-    for (let index = 0; index < words; index++) {
-      if (table[offset + index] !== bits[index]) return false;
+  private sameBits(arena: Int32Array, offset: number, bits: Int32Array, words: number): boolean {
+    for (let word = 0; word < words; word++) {
+      if (arena[offset + word] !== bits[word]) return false;
     }
     return true;
   }
 
-  /** Doubles the table (kept at load factor ≤ 1/2) and reinserts every record. */
-  private grow(): void {
-    const old = this.table;
-    const stride = this.stride;
-    const capacity = (this.mask + 1) * 2;
-    const table = new Int32Array(capacity * stride);
-    const mask = capacity - 1;
-    for (let record = 0; record < old.length; record += stride) {
-      if (old[record + REFERENCE] === 0) continue;
-      let slot = old[record + HASH]! & mask;
-      while (table[slot * stride + REFERENCE] !== 0) slot = (slot + 1) & mask;
-      const target = slot * stride;
-      for (let index = 0; index < stride; index++) table[target + index] = old[record + index]!;
+  private growArena(): void {
+    const arena = new Int32Array(Math.min(this.arena.length * 2, this.maxEntries * this.stride + this.stride));
+    arena.set(this.arena);
+    this.arena = arena;
+  }
+
+  /** Doubles the index and reinserts its (hash, record) pairs. */
+  private growIndex(): void {
+    const old = this.index;
+    const index = new Int32Array(old.length * 2);
+    const mask = index.length / 2 - 1;
+    for (let pair = 0; pair < old.length; pair += 2) {
+      const stored = old[pair + 1]!;
+      if (stored === 0) continue;
+      const hash = old[pair]!;
+      let slot = hash & mask;
+      while (index[2 * slot + 1] !== 0) slot = (slot + 1) & mask;
+      index[2 * slot] = hash;
+      index[2 * slot + 1] = stored;
     }
-    this.table = table;
+    this.index = index;
     this.mask = mask;
   }
 }

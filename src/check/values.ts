@@ -189,7 +189,7 @@ export class ValueTable {
 
   private growSignatures(): void {
     const records = this.strings32;
-    this.bySignature = new Int32Array(this.bySignature.length * 2);
+    this.bySignature = new Int32Array(this.bySignature.length * 4);
     for (let id = 0; id < this.values.length; id++) {
       const r = id * STRIDE;
       if (records[r + LENGTH] === NONE) continue;
@@ -201,7 +201,7 @@ export class ValueTable {
 
   private growConcatenations(): void {
     const old = this.concatenations;
-    const table = new Int32Array(old.length * 2);
+    const table = new Int32Array(old.length * 4);
     const mask = table.length / 3 - 1;
     for (let index = 0; index < old.length; index += 3) {
       if (old[index] === 0) continue;

@@ -80,8 +80,12 @@ const scriptArbitrary = fc.array(fc.tuple(fc.nat(3), fc.nat(1000), fc.nat(1000))
 
 describe('the checker agrees with brute force on small random histories', () => {
   for (const name of ['register', 'kv', 'queue', 'set'] as const) {
-    for (const partition of [true, false]) {
-      it(`${name}${partition ? '' : ' (no partitioning)'}`, () => {
+    for (const [partition, prescan] of [
+      [true, 'adaptive'],
+      [false, 'always'],
+      [true, 'never'],
+    ] as const) {
+      it(`${name}${partition ? '' : ', no partitioning'}, read-only pre-scan ${prescan}`, () => {
         let linearizable = 0;
         let total = 0;
         fc.assert(
@@ -90,7 +94,7 @@ describe('the checker agrees with brute force on small random histories', () => 
             const { operations } = encodeHistory(model, randomHistory(name, script));
             fc.pre(operations.length <= 7);
             const expected = bruteForce(model, operations);
-            const result = checkOperations(model, operations, { partition });
+            const result = checkOperations(model, operations, { partition, prescan });
             expect(result.verdict).toBe(expected ? 'linearizable' : 'not-linearizable');
             total++;
             if (expected) linearizable++;

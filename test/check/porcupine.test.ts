@@ -41,6 +41,16 @@ describe('Porcupine test data: every expected verdict', () => {
     expect(result.partitions[0]!.skippedNoops).toBe(timedOutReads);
   });
 
+  for (const prescan of ['always', 'never'] as const) {
+    it(`every etcd verdict holds with the read-only pre-scan ${prescan === 'always' ? 'always on' : 'off'}`, () => {
+      for (const testCase of cases.filter((row) => row.variant === 'etcd')) {
+        const history = readCase(directory, testCase);
+        const { result } = checkHistory(modelFor(testCase), history.events, { pairing: history, prescan });
+        expect(result.verdict, testCase.file).toBe(testCase.expectedLinearizable ? 'linearizable' : 'not-linearizable');
+      }
+    });
+  }
+
   it('c50 partitions into ten keys', () => {
     const history = readCase(directory, { file: 'kv/c50-ok.txt', variant: 'kv' });
     const { result } = checkHistory(modelFor({ variant: 'kv' }), history.events, { pairing: history });

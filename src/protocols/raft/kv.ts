@@ -69,16 +69,39 @@ export interface KvOptions {
 
 export const defaultKvOptions: KvOptions = { maxRecentChanges: 10_000 };
 
+/**
+ * Hash of a write's key and value, memoized per command object: in the simulator every replica
+ * applies the very same command object, so the value is hashed once instead of once per replica.
+ * (A pure memo: the result depends only on the command's content.)
+ */
+const contentHashes = new WeakMap<object, number>();
+
+function contentHash(command: { readonly key: string; readonly value: string }): number {
+  let hash = contentHashes.get(command);
+  if (hash === undefined) {
+    hash = hashString(command.value, hashString(command.key));
+    contentHashes.set(command, hash);
+  }
+  return hash;
+}
+
 /** Fixed per-command overhead in the size estimate (op tag, framing). */
 const commandOverheadBytes = 24;
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * Records and ring slots are long-lived and updated in place (overwriting a key allocates
+ * nothing that outlives the step), which keeps the garbage collector's old generation quiet;
+ * everything handed out (results, query answers, change events) is a copy.
+ */
 export class KvStateMachine implements StateMachine<KvTypes> {
-  private records = new Map<string, KvRecord>();
+  private records = new Map<string, Mutable<KvRecord>>();
   private revisionValue = 0;
   private rolling = new RollingDigest();
   /** Sorted keys for range queries, rebuilt lazily after the key set changes. */
   private sortedKeys: string[] | null = null;
-  private changes: KvChange[] = [];
+  private changes: Mutable<KvChange>[] = [];
   /** Position of the oldest change in the `changes` ring. */
   private changesHead = 0;
   private droppedThrough = 0;
@@ -100,7 +123,7 @@ export class KvStateMachine implements StateMachine<KvTypes> {
   apply(command: KvCommand): KvResult {
     switch (command.op) {
       case 'put': {
-        const { revision, previous } = this.write(command.key, command.value);
+        const { revision, previous } = this.write(command);
         return { op: 'put', revision, previous };
       }
       case 'delete':
@@ -113,7 +136,7 @@ export class KvStateMachine implements StateMachine<KvTypes> {
   query(query: KvQuery): KvQueryResult {
     switch (query.op) {
       case 'get':
-        return { op: 'get', revision: this.revisionValue, record: this.records.get(query.key) ?? null };
+        return { op: 'get', revision: this.revisionValue, record: copyRecord(this.records.get(query.key)) };
       case 'range':
         return this.range(query.prefix, query.limit);
       case 'changes':
@@ -127,7 +150,7 @@ export class KvStateMachine implements StateMachine<KvTypes> {
     const kept = this.changes.length;
     for (let step = 0; step < kept && events.length < limit; step += 1) {
       const change = this.changes[(this.changesHead + step) % kept]!;
-      if (change.revision >= fromRevision && change.key.startsWith(prefix)) events.push(change);
+      if (change.revision >= fromRevision && change.key.startsWith(prefix)) events.push({ ...change });
     }
     const compactedBefore = fromRevision <= this.droppedThrough ? this.droppedThrough + 1 : null;
     return { op: 'changes', revision: this.revisionValue, events, compactedBefore };
@@ -156,8 +179,8 @@ export class KvStateMachine implements StateMachine<KvTypes> {
     assert(Number.isInteger(image.revision) && Array.isArray(image.records) && Array.isArray(image.changes), 'bad KV snapshot');
     this.revisionValue = image.revision;
     this.rolling = RollingDigest.load(image.digest);
-    this.records = new Map(image.records.map((record) => [record.key, record]));
-    this.changes = image.changes;
+    this.records = new Map(image.records.map((record) => [record.key, { ...record }]));
+    this.changes = image.changes.map((change) => ({ ...change }));
     this.changesHead = 0;
     this.droppedThrough = image.droppedThrough;
     this.sortedKeys = null;
@@ -189,20 +212,23 @@ export class KvStateMachine implements StateMachine<KvTypes> {
     return null;
   }
 
-  private write(key: string, value: string): { revision: number; previous: KvRecord | null } {
-    const previous = this.records.get(key) ?? null;
+  private write(command: KvCommand & { op: 'put' | 'cas' }): { revision: number; previous: KvRecord | null } {
+    const { key, value } = command;
     this.revisionValue += 1;
     const revision = this.revisionValue;
-    this.records.set(key, {
-      key,
-      value,
-      createRevision: previous === null ? revision : previous.createRevision,
-      modRevision: revision,
-      version: previous === null ? 1 : previous.version + 1,
-    });
-    if (previous === null) this.sortedKeys = null;
-    this.recordChange({ revision, type: 'put', key, value });
-    this.rolling.add(hashString(value, hashString(key)) ^ revision);
+    const existing = this.records.get(key);
+    let previous: KvRecord | null = null;
+    if (existing === undefined) {
+      this.records.set(key, { key, value, createRevision: revision, modRevision: revision, version: 1 });
+      this.sortedKeys = null;
+    } else {
+      previous = { ...existing };
+      existing.value = value;
+      existing.modRevision = revision;
+      existing.version += 1;
+    }
+    this.recordChange(revision, 'put', key, value);
+    this.rolling.add(contentHash(command) ^ revision);
     return { revision, previous };
   }
 
@@ -211,7 +237,7 @@ export class KvStateMachine implements StateMachine<KvTypes> {
     this.records.delete(key);
     this.sortedKeys = null;
     this.revisionValue += 1;
-    this.recordChange({ revision: this.revisionValue, type: 'delete', key, value: null });
+    this.recordChange(this.revisionValue, 'delete', key, null);
     this.rolling.add(hashString(key, 0x2545f491) ^ this.revisionValue);
     return { op: 'delete', revision: this.revisionValue, deleted: true };
   }
@@ -219,9 +245,9 @@ export class KvStateMachine implements StateMachine<KvTypes> {
   private compareAndSet(command: KvCommand & { op: 'cas' }): KvResult {
     const current = this.records.get(command.key) ?? null;
     const matches = current === null ? command.expected === null : current.value === command.expected;
-    if (!matches) return { op: 'cas', revision: this.revisionValue, succeeded: false, current };
-    const { revision } = this.write(command.key, command.value);
-    return { op: 'cas', revision, succeeded: true, current: this.records.get(command.key)! };
+    if (!matches) return { op: 'cas', revision: this.revisionValue, succeeded: false, current: copyRecord(current ?? undefined) };
+    const { revision } = this.write(command);
+    return { op: 'cas', revision, succeeded: true, current: copyRecord(this.records.get(command.key)) };
   }
 
   private range(prefix: string, limit: number): KvQueryResult {
@@ -237,20 +263,29 @@ export class KvStateMachine implements StateMachine<KvTypes> {
     const records: KvRecord[] = [];
     let position = low;
     while (position < keys.length && keys[position]!.startsWith(prefix) && records.length < limit) {
-      records.push(this.records.get(keys[position]!)!);
+      records.push({ ...this.records.get(keys[position]!)! });
       position += 1;
     }
     const more = position < keys.length && keys[position]!.startsWith(prefix);
     return { op: 'range', revision: this.revisionValue, records, more };
   }
 
-  private recordChange(change: KvChange): void {
+  private recordChange(revision: number, type: 'put' | 'delete', key: string, value: string | null): void {
     if (this.changes.length < this.maxRecentChanges) {
-      this.changes.push(change);
+      this.changes.push({ revision, type, key, value });
       return;
     }
-    this.droppedThrough = this.changes[this.changesHead]!.revision;
-    this.changes[this.changesHead] = change;
+    // Full: overwrite the oldest slot in place.
+    const slot = this.changes[this.changesHead]!;
+    this.droppedThrough = slot.revision;
+    slot.revision = revision;
+    slot.type = type;
+    slot.key = key;
+    slot.value = value;
     this.changesHead = (this.changesHead + 1) % this.maxRecentChanges;
   }
+}
+
+function copyRecord(record: KvRecord | undefined): KvRecord | null {
+  return record === undefined ? null : { ...record };
 }

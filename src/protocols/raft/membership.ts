@@ -1,3 +1,4 @@
+import { assert } from '../../core/errors.js';
 import type { NodeId } from '../../core/ids.js';
 import type { Membership, MembershipChange, MembershipChangeItem } from './types.js';
 
@@ -235,6 +236,7 @@ export class MembershipLog {
 
   /** Records a configuration entry appended at `index`; returns whether the configuration changed. */
   observe(index: number, payload: { type: 'membership'; change: MembershipChange } | { type: 'bootstrap'; voters: readonly NodeId[] }): boolean {
+    assert(index > this.lastIndex, () => `configuration entry ${index} is not after the last one at ${this.lastIndex}`);
     if (payload.type === 'bootstrap') {
       this.history.push({ index, membership: membershipOfVoters(payload.voters), problem: null });
       return true;

@@ -1168,6 +1168,9 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
   private observeConfigs(entries: readonly LogEntry<Cmd<A>>[]): boolean {
     let changed = false;
     for (const entry of entries) {
+      // Entries at or before the last known configuration point (a snapshot's, after recovery)
+      // are already reflected in it.
+      if (entry.index <= this.configs.lastIndex) continue;
       const payload = entry.payload;
       if (payload.type === 'membership' || payload.type === 'bootstrap') changed = this.configs.observe(entry.index, payload) || changed;
     }

@@ -1,8 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../../src/core/rng.js';
-import type { KvCommand } from '../../../src/protocols/raft/kv.js';
+import { resolveRaftConfig } from '../../../src/protocols/raft/config.js';
+import { KvStateMachine, type KvCommand, type KvTypes } from '../../../src/protocols/raft/kv.js';
+import { applyMembershipChange, membershipOfVoters } from '../../../src/protocols/raft/membership.js';
+import { RaftCore } from '../../../src/protocols/raft/raft.js';
 import { recoverRaftState } from '../../../src/protocols/raft/recovery.js';
+import { SessionTable } from '../../../src/protocols/raft/sessions.js';
+import { frameBytes } from '../../../src/protocols/raft/state-machine.js';
+import type { LogEntry, RaftRecord } from '../../../src/protocols/raft/types.js';
 import { checkLogMatching } from './harness/monitor.js';
 import { RaftNetwork } from './harness/network.js';
 
@@ -39,12 +45,18 @@ function randomAction(network: RaftNetwork, rng: Rng): void {
   else if (roll < 85 && network.queue.length > 0) network.dropAt(rng.int(0, network.queue.length - 1));
   else if (roll < 93) network.syncAll();
   else if (roll < 95) network.read(id, { op: 'get', key: `k${rng.int(0, 5)}` });
-  else if (roll < 97 && up.length === ids.length) {
+  else if (roll < 96 && up.length === ids.length) {
     // A crash may keep any prefix of the unsynced records.
     const victim = rng.pick(up);
     const unsynced = network.records(victim).length;
     network.crash(victim, rng.int(0, unsynced - network.syncedCount(victim)));
     network.restart(victim);
+  } else if (roll < 98) {
+    // Membership changes among the three nodes (learners, removals, joint): configurations are
+    // part of the durable state that recovery must rebuild.
+    const node = rng.pick(ids);
+    const type = rng.pick(['addVoter', 'addLearner', 'remove'] as const);
+    network.changeMembership(id, { changes: [{ type, node }], transition: rng.pick(['auto', 'jointImplicit'] as const) });
   } else network.request(id, { type: 'campaign' });
 }
 
@@ -114,11 +126,53 @@ describe('crash recovery', () => {
         expect(network.monitor.violations).toEqual([]);
         const cores = network.upIds().map((id) => network.core(id));
         expect(checkLogMatching(cores)).toEqual([]);
-        expect(cores.filter((core) => core.status().role === 'leader')).toHaveLength(1);
-        const commits = new Set(cores.map((core) => `${core.status().commitIndex}:${core.status().digest}`));
-        expect(commits.size).toBe(1);
+        const leaders = cores.filter((core) => core.status().role === 'leader');
+        expect(leaders, `seed ${seed}`).toHaveLength(1);
+        // Members of the final configuration converge (a removed node is left behind).
+        const membership = leaders[0]!.status().membership;
+        const members = cores.filter((core) => membership.voters.includes(core.id) || membership.learners.includes(core.id));
+        const commits = new Set(members.map((core) => `${core.status().commitIndex}:${core.status().digest}`));
+        expect(commits.size, `seed ${seed}`).toBe(1);
       }),
       { numRuns: 40 },
     );
+  });
+});
+
+describe('recovery of configurations', () => {
+  it('configuration entries kept before the snapshot point are not applied a second time', () => {
+    // A checkpoint at 6 keeps entries 4..7 for lagging followers; 4..6 changed the configuration
+    // (enter joint, leave, enter joint again). Replaying them on top of the snapshot's
+    // configuration would give a different one (and is refused by an assertion).
+    const changes = [
+      { changes: [{ type: 'remove' as const, node: 'n3' }], transition: 'jointExplicit' as const },
+      { changes: [], transition: 'auto' as const },
+      { changes: [{ type: 'addVoter' as const, node: 'n3' }], transition: 'jointExplicit' as const },
+    ];
+    let membership = membershipOfVoters(['n1', 'n2', 'n3']);
+    for (const change of changes) {
+      const next = applyMembershipChange(membership, change);
+      if (!next.ok) throw new Error(next.reason);
+      membership = next.membership;
+    }
+    const entries: LogEntry<KvCommand>[] = [
+      ...changes.map((change, offset) => ({ index: 4 + offset, term: 2, sizeBytes: 0, payload: { type: 'membership' as const, change } })),
+      { index: 7, term: 2, sizeBytes: 0, payload: { type: 'empty' } },
+    ];
+    const data = frameBytes({ sessions: new SessionTable(1).snapshot() }, new KvStateMachine().snapshot());
+    const records: RaftRecord<KvCommand>[] = [
+      {
+        type: 'checkpoint',
+        snapshot: { index: 6, term: 2, membership },
+        data,
+        hardState: { term: 2, vote: null, commit: 6 },
+        logStart: { index: 3, term: 2 },
+        entries,
+      },
+    ];
+    const config = resolveRaftConfig<KvTypes>({ stateMachine: () => new KvStateMachine() });
+    const core = new RaftCore<KvTypes>({ id: 'n1', peers: ['n1', 'n2', 'n3'], rng: Rng.fromSeed(1), recovered: records }, config);
+    expect(core.status().membership).toEqual(membership);
+    expect(core.status().appliedIndex).toBe(6);
   });
 });

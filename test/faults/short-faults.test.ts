@@ -1,0 +1,41 @@
+import { describe, it } from 'vitest';
+import { expectValid, expectViolation } from '../jepsen/harness/expect.js';
+import { runScenario } from '../jepsen/harness/run.js';
+
+/**
+ * The short fault suite that runs with `npm test` (the full one is `npm run test:faults`): real
+ * node processes under a kill -9 of the leader, an isolated leader (namespaces + iptables when
+ * available, else the transport hook — printed), a torn final WAL record and a flipped bit in a
+ * record; then a deliberately broken build (acknowledging before fsync) that must be caught.
+ */
+describe('short fault suite (real processes)', () => {
+  it('kill -9 leader, isolated leader, torn WAL record, corrupted WAL record: linearizable, nothing lost', async () => {
+    expectValid(await runScenario({
+      name: 'ci-faults',
+      seed: 901,
+      nodes: 3,
+      durationMs: 0,
+      nemeses: [],
+      schedule: ['kill-leader', 'partition-leader', 'torn-wal', 'corrupt-wal'],
+      holdMs: [1_000, 1_500],
+      quietMs: [500, 800],
+      clients: 4,
+    }));
+  }, 120_000);
+
+  it('catches a build that acknowledges before fsync (kill -9 of every node)', async () => {
+    expectViolation(await runScenario({
+      name: 'ci-broken-ack-before-fsync',
+      seed: 902,
+      nodes: 3,
+      durationMs: 0,
+      nemeses: [],
+      schedule: ['kill-all', 'kill-all'],
+      holdMs: [500, 800],
+      quietMs: [1_500, 2_000],
+      clients: 4,
+      testingBugs: ['ack-before-fsync'],
+      recoveryTimeoutMs: 5_000,
+    }));
+  }, 120_000);
+});

@@ -1,0 +1,25 @@
+import { describe, it } from 'vitest';
+import { expectValid, expectViolation, seed } from './harness/expect.js';
+import { runScenario } from './harness/run.js';
+
+/**
+ * The harness must catch deliberately broken builds (CONCORD_TESTING_BUGS, src/kv/testing-bugs.ts),
+ * and the same schedule on the correct build must pass — so the detection is the bug's doing.
+ */
+describe('deliberately broken builds are caught (real processes)', () => {
+  it('ack-before-fsync + kill -9 of every node: acknowledged writes are lost', async () => {
+    expectViolation(await runScenario({ name: 'broken-ack-before-fsync', seed: seed(701), nodes: 3, durationMs: 0, nemeses: [], schedule: ['kill-all', 'kill-all', 'kill-all'], testingBugs: ['ack-before-fsync'], recoveryTimeoutMs: 15_000 }));
+  });
+
+  it('control: the same kills on the correct build lose nothing', async () => {
+    expectValid(await runScenario({ name: 'control-kill-all', seed: seed(701), nodes: 3, durationMs: 0, nemeses: [], schedule: ['kill-all', 'kill-all', 'kill-all'] }));
+  });
+
+  it('stale-local-reads + an isolated leader: stale reads break linearizability', async () => {
+    expectViolation(await runScenario({ name: 'broken-stale-local-reads', seed: seed(702), nodes: 3, durationMs: 0, nemeses: [], schedule: ['partition-leader', 'partition-leader', 'partition-leader'], testingBugs: ['stale-local-reads'], recoveryTimeoutMs: 15_000 }));
+  });
+
+  it('control: the same partitions on the correct build stay linearizable', async () => {
+    expectValid(await runScenario({ name: 'control-partition-leader', seed: seed(702), nodes: 3, durationMs: 0, nemeses: [], schedule: ['partition-leader', 'partition-leader', 'partition-leader'] }));
+  });
+});
