@@ -30,6 +30,16 @@ describe('raft-kv', () => {
     expect(outcomes.filter((outcome) => outcome.livenessHeld !== true).map((outcome) => outcome.seed)).toEqual([]);
   });
 
+  it('regression seed 3376 (found by the 10000-seed sweep): without pre-vote and check-quorum no voter is removed, and the cluster is live after healing', () => {
+    // A voter removed by a joint swap had missed its removal and campaigned with ever higher
+    // terms, deposing every leader: no leader within 5 s after healing (thesis §4.2.3).
+    const result = getScenario('raft-kv').run({ seed: 3376 });
+    expect(result.notes[0]).toContain('pre-vote off, check-quorum off');
+    expect(result.notes.filter((line) => / remove /.test(line))).toEqual([]);
+    expect(result.violations).toEqual([]);
+    expect(result.liveness.held).toBe(true);
+  });
+
   it('a run records a client history the linearizability checker judged, and reports the core knobs drawn from the seed', () => {
     const result = getScenario('raft-kv').run({ seed: 5 });
     expect(result.violations).toEqual([]);
