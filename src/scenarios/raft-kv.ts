@@ -38,7 +38,8 @@ import { hashString } from '../sim/trace-hash.js';
  * library) and the simulator records the Jepsen-style history. The generic nemesis draws from
  * partitions, crash/restart, loss, duplication, reordering, clock drift, pauses, omission and
  * slowness; a Raft nemesis adds membership changes (add learner, promote, demote, remove — the
- * leader too — and joint swaps) and leadership transfers during the load. Each seed also draws
+ * leader too — and joint swaps; removals only with pre-vote or check-quorum on) and leadership
+ * transfers during the load. Each seed also draws
  * the core's knobs (message size, pipelining depth, batching, snapshot threshold and chunk size,
  * pre-vote, check-quorum) — swarm testing.
  *
