@@ -39,6 +39,7 @@ export function resultToJson(result: ScenarioResult, replay: string): Record<str
     clients: result.clients,
     settings: { ...result.settings, timingDescription: describeTimingModel(result.settings.timing), topologyMetrics: jsonMetrics(result.settings) },
     schedule: result.schedule,
+    notes: result.notes,
     historyEvents: result.history.length,
     replay,
   };
@@ -67,6 +68,8 @@ export function formatSettings(result: ScenarioResult): string[] {
     `  nemesis     ${result.schedule.length === 0 ? 'no actions' : `${result.schedule.length} actions`}`,
   ];
   for (const line of result.schedule) lines.push(`                ${line}`);
+  if (result.notes.length > 0) lines.push(`  scenario    ${result.notes[0]}`);
+  for (const line of result.notes.slice(1)) lines.push(`                ${line}`);
   return lines;
 }
 

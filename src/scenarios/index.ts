@@ -1,5 +1,6 @@
 import { registerScenario } from '../sim/scenario.js';
 import { pingCanaryScenario, pingScenario } from './ping.js';
+import { raftKvScenarios } from './raft-kv.js';
 import { reliableDeliveryScenarios } from './reliable-delivery.js';
 
 /**
@@ -10,5 +11,6 @@ import { reliableDeliveryScenarios } from './reliable-delivery.js';
 registerScenario(pingScenario);
 registerScenario(pingCanaryScenario);
 for (const scenario of reliableDeliveryScenarios) registerScenario(scenario);
+for (const scenario of raftKvScenarios) registerScenario(scenario);
 
 export { getScenario, listScenarios } from '../sim/scenario.js';

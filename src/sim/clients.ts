@@ -8,6 +8,12 @@ import type { Rng } from '../core/rng.js';
  * info) with virtual times in nanoseconds. An operation without a reply within `timeoutMs` ends
  * as `info` (it may or may not have happened) and its process id is retired — the slot continues
  * under a fresh process id, as Jepsen requires.
+ *
+ * Retries (optional): like a real client library, a workload may answer a reply with `retry` (a
+ * new attempt of the same history operation, e.g. at another node with the same session and
+ * sequence number), and with `attemptTimeoutMs` / `retryAfterSilence` try again when an attempt
+ * gets no reply. All attempts are one operation in the history: one invocation, one completion,
+ * from whichever attempt answers definitively first (a late reply to an earlier attempt counts).
  */
 export interface ClientOperation<Req> {
   /** The node the client sends the request to. */
@@ -29,6 +35,15 @@ export interface Completion {
 }
 
 /** What a workload may look at when choosing its next operation. */
+/** A workload's answer to a reply that is not final: try the operation again. */
+export interface Retry<Req> {
+  readonly type: 'retry';
+  /** The next attempt (its `f`, `key` and `value` are ignored: the history keeps the first attempt's). */
+  readonly operation: ClientOperation<Req>;
+  /** Back-off before the next attempt (virtual ms, ≥ 0). */
+  readonly delayMs: number;
+}
+
 export interface WorkloadContext {
   readonly rng: Rng;
   readonly nowUs: number;
@@ -48,8 +63,17 @@ export interface WorkloadSpec<Req, Rep> {
   readonly timeoutMs: number;
   /** Next operation for a free client, or null to idle for one think time. */
   next(context: WorkloadContext): ClientOperation<Req> | null;
-  /** Interprets a reply. */
-  complete(reply: Rep, operation: ClientOperation<Req>): Completion;
+  /** Interprets a reply to `operation` (the attempt it answers): a completion, or a retry. */
+  complete(reply: Rep, operation: ClientOperation<Req>, context: WorkloadContext): Completion | Retry<Req>;
+  /** Per-attempt timeout (virtual ms): an attempt without a reply this long asks `retryAfterSilence`. Default: none. */
+  readonly attemptTimeoutMs?: number;
+  /** The next attempt after a silent one (null: keep waiting for the operation's own timeout). */
+  retryAfterSilence?(operation: ClientOperation<Req>, context: WorkloadContext): ClientOperation<Req> | null;
+  /**
+   * When healing begins, operations still pending get at least this long (virtual ms) before
+   * they time out, so the heal phase can require them to complete (default: their own timeout).
+   */
+  readonly healTimeoutMs?: number;
 }
 
 /** What the client driver needs from its host. */
@@ -64,12 +88,26 @@ export interface ClientHost<Req> {
 interface Pending<Req> {
   readonly client: number;
   readonly process: number;
-  readonly operation: ClientOperation<Req>;
+  /** The latest attempt. */
+  operation: ClientOperation<Req>;
+  /** Request ids of every attempt (a late reply to any of them may complete the operation). */
+  readonly requestIds: RequestId[];
+  /** The latest attempt's request id (retries are only taken from its replies). */
+  latestRequestId: RequestId;
+  /** When the operation times out as `info` (virtual µs). */
+  deadlineUs: number;
+  done: boolean;
 }
+
+/** Bound on the attempts of one operation; beyond it the operation waits for its timeout. */
+const attemptsMax = 1000;
 
 export class ClientDriver<Req, Rep> {
   readonly recorder = new HistoryRecorder();
+  /** Attempts awaiting a reply, by request id. */
   private readonly pending = new Map<RequestId, Pending<Req>>();
+  /** Operations invoked and not yet completed (insertion order: deterministic). */
+  private readonly open = new Set<Pending<Req>>();
   private readonly processOf: number[];
   private nextProcess: number;
   private stopped = false;
@@ -90,27 +128,44 @@ export class ClientDriver<Req, Rep> {
     for (let client = 0; client < this.spec.clients; client += 1) this.scheduleNext(client);
   }
 
-  /** No new operations from now on; operations in flight still complete or time out. */
+  /**
+   * No new operations from now on; operations in flight still complete or time out — not before
+   * `healTimeoutMs` from now when the workload sets it.
+   */
   stop(): void {
     this.stopped = true;
+    const healTimeoutMs = this.spec.healTimeoutMs;
+    if (healTimeoutMs === undefined) return;
+    const deadlineUs = this.host.now + healTimeoutMs * 1000;
+    for (const pending of this.open) pending.deadlineUs = Math.max(pending.deadlineUs, deadlineUs);
   }
 
   /** Operations in flight. */
   get inFlight(): number {
-    return this.pending.size;
+    return this.open.size;
   }
 
   history(): readonly HistoryEvent[] {
     return this.recorder.history();
   }
 
-  /** Routes a reply from the simulation; unknown ids (late replies after a timeout) are ignored. */
+  /** Routes a reply from the simulation; unknown ids (late replies after completion) are ignored. */
   onReply(requestId: RequestId, reply: Rep): void {
     const pending = this.pending.get(requestId);
     if (pending === undefined) return;
+    const answer = this.spec.complete(reply, pending.operation, this.context(pending.client, pending.process));
+    if (answer.type !== 'retry') {
+      this.finish(pending, answer);
+      return;
+    }
+    // A retry is taken only from the latest attempt: an earlier attempt's non-final reply is stale.
     this.pending.delete(requestId);
-    const completion = this.spec.complete(reply, pending.operation);
-    this.finish(pending, completion);
+    if (requestId !== pending.latestRequestId) return;
+    this.host.after(Math.max(1, Math.floor(answer.delayMs * 1000)), () => this.attempt(pending, answer.operation));
+  }
+
+  private context(client: number, process: number): WorkloadContext {
+    return { rng: this.rng, nowUs: this.host.now, client, process, nodes: this.host.nodeIds };
   }
 
   private scheduleNext(client: number): void {
@@ -122,24 +177,52 @@ export class ClientDriver<Req, Rep> {
   private invokeNext(client: number): void {
     if (this.stopped) return;
     const process = this.processOf[client]!;
-    const operation = this.spec.next({ rng: this.rng, nowUs: this.host.now, client, process, nodes: this.host.nodeIds });
+    const operation = this.spec.next(this.context(client, process));
     if (operation === null) {
       this.scheduleNext(client);
       return;
     }
     this.counts.invoked += 1;
     this.recorder.invoke({ process, f: operation.f, ...(operation.key !== undefined ? { key: operation.key } : {}), value: operation.value, time: this.host.now * 1000 });
+    const pending: Pending<Req> = { client, process, operation, requestIds: [], latestRequestId: -1, deadlineUs: this.host.now + this.spec.timeoutMs * 1000, done: false };
+    this.open.add(pending);
+    this.attempt(pending, operation);
+    this.armTimeout(pending);
+  }
+
+  /** Sends one attempt of an open operation (and arms its attempt timeout). */
+  private attempt(pending: Pending<Req>, operation: ClientOperation<Req>): void {
+    if (pending.done || pending.requestIds.length >= attemptsMax) return;
+    pending.operation = operation;
     const requestId = this.host.request(operation.node, operation.request);
-    const pending: Pending<Req> = { client, process, operation };
+    pending.requestIds.push(requestId);
+    pending.latestRequestId = requestId;
     this.pending.set(requestId, pending);
-    this.host.after(this.spec.timeoutMs * 1000, () => {
-      if (this.pending.get(requestId) !== pending) return;
-      this.pending.delete(requestId);
+    const attemptTimeoutMs = this.spec.attemptTimeoutMs;
+    if (attemptTimeoutMs === undefined || this.spec.retryAfterSilence === undefined) return;
+    this.host.after(attemptTimeoutMs * 1000, () => {
+      if (pending.done || pending.latestRequestId !== requestId) return;
+      const next = this.spec.retryAfterSilence!(operation, this.context(pending.client, pending.process));
+      if (next !== null) this.attempt(pending, next);
+    });
+  }
+
+  private armTimeout(pending: Pending<Req>): void {
+    this.host.after(Math.max(1, pending.deadlineUs - this.host.now), () => {
+      if (pending.done) return;
+      // The deadline may have been extended when healing began.
+      if (pending.deadlineUs > this.host.now) {
+        this.armTimeout(pending);
+        return;
+      }
       this.finish(pending, { type: 'info', value: null, error: 'TIMEOUT' });
     });
   }
 
   private finish(pending: Pending<Req>, completion: Completion): void {
+    pending.done = true;
+    this.open.delete(pending);
+    for (const requestId of pending.requestIds) this.pending.delete(requestId);
     this.counts[completion.type] += 1;
     this.recorder.complete({
       process: pending.process,

@@ -133,6 +133,7 @@ export function runProtocolScenario<C extends ProtocolCore<M, P, Req, Rep>, M, P
     stats: sim.stats,
     settings,
     schedule: schedule.map(describeAction),
+    notes: parts.notes?.() ?? [],
     liveness: {
       description: parts.liveness?.description ?? 'none',
       boundMs: settings.livenessBoundMs,
@@ -250,7 +251,7 @@ function healAndAwait<C extends ProtocolCore<M, P, Req, Rep>, M, P, Req, Rep>(
     run.report({
       timeUs: sim.now,
       checker: 'liveness',
-      message: `not within ${settings.livenessBoundMs}ms after healing: ${parts.liveness.description}`,
+      message: `not within ${settings.livenessBoundMs}ms after healing: ${parts.liveness.description}${parts.liveness.diagnose === undefined ? '' : ` — ${parts.liveness.diagnose(run.view)}`}`,
       phase: 'heal',
     });
   }
@@ -285,6 +286,10 @@ class RunState<C, P> {
       linked: (a: NodeId, b: NodeId) => sim.network.links.linked(sim.nodeIndex(a), sim.nodeIndex(b)),
       honestNodes: () => sim.nodeIds.filter((id) => !sim.isByzantine(id)),
       history: () => driver?.history() ?? [],
+      get lastEventNode() {
+        const index = sim.lastEventNode;
+        return index < 0 ? null : sim.nodeIds[index]!;
+      },
     };
   }
 

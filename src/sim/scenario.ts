@@ -64,6 +64,12 @@ export interface SimView<C, P> {
   honestNodes(): readonly NodeId[];
   /** The client history so far. */
   history(): readonly HistoryEvent[];
+  /**
+   * The node the last event was addressed to, or null after a control event (nemesis action,
+   * scripted callback) that may have changed any node. Only that node's core can have changed,
+   * so incremental checkers may re-examine it alone.
+   */
+  readonly lastEventNode: NodeId | null;
 }
 
 /** A safety property, checked after every event: returns null when it holds, else what broke. */
@@ -79,6 +85,8 @@ export interface SafetyChecker<C, P> {
 export interface LivenessSpec<C, P> {
   readonly description: string;
   begin(view: SimView<C, P>): () => boolean;
+  /** When the bound passes without the condition: what was still missing (appended to the violation). */
+  diagnose?(view: SimView<C, P>): string;
 }
 
 /** What a scenario supplies for one run. */
@@ -97,6 +105,8 @@ export interface ProtocolParts<C extends ProtocolCore<M, P, Req, Rep>, M, P, Req
   readonly liveness?: LivenessSpec<C, P>;
   /** Extra setup once the simulation exists (scripted actions via `simulation.at`, topology …). */
   readonly setup?: (simulation: Simulation<C, M, P, Req, Rep>, settings: RunSettings) => void;
+  /** Lines for the run report: knobs the scenario drew from the seed, actions it took (read at the end). */
+  readonly notes?: () => readonly string[];
 }
 
 export interface ScenarioDefaults {
@@ -171,6 +181,8 @@ export interface ScenarioResult {
   readonly settings: RunSettings;
   /** The nemesis schedule, one line per action. */
   readonly schedule: readonly string[];
+  /** The scenario's own report lines (`ProtocolParts.notes`), e.g. protocol knobs drawn from the seed. */
+  readonly notes: readonly string[];
   readonly liveness: LivenessOutcome;
   readonly virtualTimeMs: number;
   readonly history: readonly HistoryEvent[];

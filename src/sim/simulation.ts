@@ -132,6 +132,11 @@ export class Simulation<C extends ProtocolCore<M, P, Req, Rep>, M, P, Req, Rep> 
   onReply: ((node: NodeId, requestId: RequestId, reply: Rep) => void) | null = null;
   /** Debug tracer; costs nothing when null. */
   tracer: ((record: TraceRecord) => void) | null = null;
+  /**
+   * Index of the node the last processed event was addressed to, or -1 for a control callback
+   * (which may change any node: a crash, a restart). Lets checkers re-examine only that node.
+   */
+  lastEventNode = -1;
 
   private readonly queue = new EventQueue(4096);
   private readonly nodes: SimNode<C, P>[];
@@ -387,6 +392,7 @@ export class Simulation<C extends ProtocolCore<M, P, Req, Rep>, M, P, Req, Rep> 
     queue.release(slot);
     this.nowUs = time;
     this.stats.events += 1;
+    this.lastEventNode = kind === Kind.Callback ? -1 : nodeIndex;
     if (kind === Kind.Callback) {
       this.trace.add(time);
       this.trace.add(Kind.Callback);
