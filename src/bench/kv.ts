@@ -147,7 +147,8 @@ async function main(): Promise<void> {
     rmSync(dataRoot, { recursive: true, force: true });
     if (etcdStarted) spawnSync('bash', [clusterScript, 'down'], { stdio: 'ignore', timeout: 30_000 });
   };
-  process.on('SIGINT', () => void teardown().then(() => process.exit(130)));
+  // Interrupted (Ctrl-C or kill): stop both clusters before exiting.
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) process.on(signal, () => void teardown().then(() => process.exit(code)));
   try {
     execFileSync('bash', [clusterScript, 'up'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 60_000 });
     etcdStarted = true;
