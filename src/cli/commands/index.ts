@@ -20,7 +20,4 @@ export const commands: RegisterCommand[] = [
   registerKv,
   registerStatus,
   registerBench,
-  registerSimCommand,
-  registerSweepCommand,
-  registerCheckCommand,
 ];
