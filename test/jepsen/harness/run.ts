@@ -82,7 +82,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   try {
     lab = available.ok ? await NetworkLab.create() : null;
     const mechanism = lab === null ? 'transport-hook' : 'netns-iptables';
-    log(`${options.name}: seed ${options.seed}, ${options.nodes} nodes, partitions via ${mechanism} (${available.reason})${options.testingBugs?.length ? `, TESTING BUGS ${options.testingBugs.join(',')}` : ''}`);
+    log(`${options.name}: seed ${options.seed}, ${options.nodes} nodes, reads via ${options.readMode ?? 'readIndex'}, partitions via ${mechanism} (${available.reason})${options.testingBugs?.length ? `, TESTING BUGS ${options.testingBugs.join(',')}` : ''}`);
     cluster = await FaultCluster.create({
       size: options.nodes,
       lab,
@@ -309,7 +309,7 @@ export function summarize(result: ScenarioResult): string {
   const faults = Object.entries(result.faults).map(([kind, count]) => `${kind}×${count}`).join(' ') || 'none';
   const lines = [
     `${result.name}: ${result.valid ? 'VALID' : 'INVALID'} in ${(result.elapsedMs / 1000).toFixed(1)} s (seed ${result.seed}, partitions via ${result.partitionMechanism})`,
-    `  operations ${result.operations.invoked} register + ${result.durability.acknowledged + result.durability.infoAbsent + result.durability.infoPresent + result.durability.phantom.length} inserts: ok ${result.operations.ok}, fail ${result.operations.fail}, info ${result.operations.info}; acknowledged writes ${result.acknowledgedWrites}; ok after heal ${result.okAfterHeal}`,
+    `  operations ${result.operations.invoked} register + ${result.durability.attempted} inserts: ok ${result.operations.ok}, fail ${result.operations.fail}, info ${result.operations.info}; acknowledged writes ${result.acknowledgedWrites}; ok after heal ${result.okAfterHeal}`,
     `  faults: ${faults}`,
     `  linearizability: ${result.linearizability.verdict} (${result.linearizability.operations} ops, ${result.linearizability.partitions} keys, ${result.linearizability.elapsedMs} ms)${result.linearizability.reason ? ` — ${result.linearizability.reason}` : ''}`,
     `  inserts: ${result.durability.acknowledged} acknowledged, ${result.durability.lost.length} lost, ${result.durability.phantom.length} phantom, ${result.durability.unexpected.length} unexpected; info present ${result.durability.infoPresent}/absent ${result.durability.infoAbsent}`,
