@@ -79,6 +79,8 @@ export interface NemesisContext {
   readonly log: (line: string) => void;
   /** Faults the service failed: a corrupted log served, a torn record not noticed, … */
   readonly anomalies: string[];
+  /** Milliseconds (Date.now()) of the last acknowledged write, or 0: kills aim at writes in flight. */
+  readonly lastAcknowledgedWriteAt: () => number;
 }
 
 export interface InjectedFault {
@@ -107,7 +109,17 @@ function restartAll(context: NemesisContext, ids: readonly NodeId[]): () => Prom
   };
 }
 
+/**
+ * Waits (at most `timeoutMs`) until a write was acknowledged in the last few milliseconds, so a
+ * kill lands while acknowledged writes are fresh — where a missing fsync or a lost commit shows.
+ */
+async function whileWritesFlow(context: NemesisContext, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && Date.now() - context.lastAcknowledgedWriteAt() > 20) await sleep(5);
+}
+
 async function killSome(context: NemesisContext, kind: NemesisKind, ids: readonly NodeId[]): Promise<InjectedFault> {
+  await whileWritesFlow(context, 3_000);
   await Promise.all(ids.map((id) => context.cluster.kill(id)));
   return { kind, detail: `kill -9 ${ids.join(', ')}`, heal: restartAll(context, ids) };
 }

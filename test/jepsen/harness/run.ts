@@ -10,7 +10,7 @@ import { checkInserts, checkLinearizable, type DurabilityVerdict, type Lineariza
 import { FaultCluster, sleep } from './cluster.js';
 import { NetworkLab, namespacesAvailable } from './netns.js';
 import { HookPartitioner, NamespacePartitioner, injectFault, type NemesisContext, type NemesisKind, type Partitioner } from './nemesis.js';
-import { Workload, insertPrefix } from './workload.js';
+import { Workload, insertPrefix, type WorkloadOptions } from './workload.js';
 
 /**
  * One Jepsen-style run against real `concord node` processes: start a cluster, run concurrent
@@ -31,6 +31,8 @@ export interface ScenarioOptions {
   readonly holdMs?: readonly [number, number];
   readonly quietMs?: readonly [number, number];
   readonly clients?: number;
+  /** Relative weights of read / write / cas / insert (workload.ts has the default). */
+  readonly mix?: WorkloadOptions['mix'];
   readonly keysPerEpoch?: number;
   readonly epochMs?: number;
   readonly readMode?: 'readIndex' | 'lease';
@@ -119,12 +121,13 @@ async function exercise(options: ScenarioOptions, cluster: FaultCluster, partiti
     cluster,
     rng: rng.split('workload'),
     clients: options.clients ?? 6,
+    ...(options.mix === undefined ? {} : { mix: options.mix }),
     keysPerEpoch: options.keysPerEpoch ?? 3,
     epochMs: options.epochMs ?? 6_000,
     opTimeoutMs: 2_500,
   });
   const anomalies: string[] = [];
-  const context: NemesisContext = { cluster, partitioner, rng: rng.split('nemesis'), log, anomalies };
+  const context: NemesisContext = { cluster, partitioner, rng: rng.split('nemesis'), log, anomalies, lastAcknowledgedWriteAt: () => workload.lastAcknowledgedWriteAt };
   const faults: Record<string, number> = {};
   const faultLog: string[] = [];
   workload.start();
