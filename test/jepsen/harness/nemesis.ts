@@ -183,11 +183,25 @@ async function tornWal(context: NemesisContext): Promise<InjectedFault> {
   const logBefore = context.cluster.logTail(target, 100_000).split('\n').length;
   context.cluster.start(target);
   const healthy = await waitServing(context, target, 15_000);
-  const opened = context.cluster.logTail(target, 100_000).split('\n').slice(logBefore - 1).find((line) => line.includes('write-ahead log opened'));
+  const opened = await waitLogLine(context, target, logBefore, 'write-ahead log opened', 5_000);
   const tornTail = opened === undefined ? undefined : (JSON.parse(opened) as { report?: { tornTail?: unknown } }).report?.tornTail;
   if (!healthy) context.anomalies.push(`torn-wal: ${target} did not serve again after a torn final record at ${cut.file}:${cut.offset}`);
   else if (tornTail === null || tornTail === undefined) context.anomalies.push(`torn-wal: ${target} opened its log without reporting the torn record cut at ${cut.file}:${cut.offset}`);
   return { kind: 'torn-wal', detail: `${target}: truncated ${path.basename(cut.file)} at byte ${cut.offset} (inside its final record); restarted, torn tail ${tornTail == null ? 'NOT reported' : 'cut and reported'}`, heal: noHeal };
+}
+
+/**
+ * The first line containing `text` logged after line `fromLine`, waiting up to `timeoutMs`: pino
+ * writes asynchronously, so a node can answer /healthz before its earlier log lines reach the file
+ * (seen under load: a torn tail reported by the node but not yet in its log when the harness looked).
+ */
+async function waitLogLine(context: NemesisContext, id: NodeId, fromLine: number, text: string, timeoutMs: number): Promise<string | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const line = context.cluster.logTail(id, 100_000).split('\n').slice(fromLine - 1).find((candidate) => candidate.includes(text));
+    if (line !== undefined || Date.now() > deadline) return line;
+    await sleep(100);
+  }
 }
 
 async function waitServing(context: NemesisContext, id: NodeId, timeoutMs: number): Promise<boolean> {
