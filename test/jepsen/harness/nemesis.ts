@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { NodeId } from '../../../src/core/ids.js';
 import type { Rng } from '../../../src/core/rng.js';
-import { flipBitInRecord, tearFinalRecord, walRecordLocations } from '../../../src/net/wal-faults.js';
+import { appendTornRecord, flipBitInRecord, walRecordLocations } from '../../../src/net/wal-faults.js';
 import { sleep, type FaultCluster } from './cluster.js';
 import type { NetworkLab } from './netns.js';
 
@@ -179,7 +179,9 @@ async function tornWal(context: NemesisContext): Promise<InjectedFault> {
   await waitCaughtUp(context, target, 10_000);
   await context.cluster.kill(target);
   const walDir = path.join(context.cluster.slot(target).dataDir, 'wal');
-  const cut = await tearFinalRecord(walDir, context.rng.next());
+  // The torn record is one the crash cut while it was being written, so never acknowledged;
+  // tearing an acknowledged record instead is outside Raft's fault model (see appendTornRecord).
+  const cut = await appendTornRecord(walDir, context.rng.next());
   const logBefore = context.cluster.logTail(target, 100_000).split('\n').length;
   context.cluster.start(target);
   const healthy = await waitServing(context, target, 15_000);
@@ -187,7 +189,7 @@ async function tornWal(context: NemesisContext): Promise<InjectedFault> {
   const tornTail = opened === undefined ? undefined : (JSON.parse(opened) as { report?: { tornTail?: unknown } }).report?.tornTail;
   if (!healthy) context.anomalies.push(`torn-wal: ${target} did not serve again after a torn final record at ${cut.file}:${cut.offset}`);
   else if (tornTail === null || tornTail === undefined) context.anomalies.push(`torn-wal: ${target} opened its log without reporting the torn record cut at ${cut.file}:${cut.offset}`);
-  return { kind: 'torn-wal', detail: `${target}: truncated ${path.basename(cut.file)} at byte ${cut.offset} (inside its final record); restarted, torn tail ${tornTail == null ? 'NOT reported' : 'cut and reported'}`, heal: noHeal };
+  return { kind: 'torn-wal', detail: `${target}: torn final record (${cut.bytes} bytes of a record cut short) at ${path.basename(cut.file)}:${cut.offset}; restarted, torn tail ${tornTail == null ? 'NOT reported' : 'cut and reported'}`, heal: noHeal };
 }
 
 /**
