@@ -1,4 +1,4 @@
-import { readdir, readFile, truncate, writeFile } from 'node:fs/promises';
+import { open, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConcordError, ErrorCode } from '../core/errors.js';
 import { parseSegmentFileName, recordHeaderBytes, scanSegment } from './wal-format.js';
@@ -37,6 +37,29 @@ export async function tearFinalRecord(dir: string, fraction: number): Promise<{ 
   const offset = Math.min(last.end - 1, last.start + 1 + Math.floor(Math.max(0, Math.min(1, fraction)) * (last.end - last.start - 1)));
   await truncate(last.file, offset);
   return { file: last.file, offset };
+}
+
+/**
+ * A torn write that was never acknowledged: the crash cut the *next* record while it was being
+ * written. Appends the first bytes of a copy of the last record (cut at `fraction` of it, at least
+ * one byte short) right after it. On open the WAL must cut those bytes and report them, and every
+ * real record survives — unlike `tearFinalRecord`, which destroys a record that may have been
+ * fsynced and acknowledged (a fault outside Raft's model: a follower losing an entry it acknowledged
+ * can leave a committed entry on a minority). Returns where the torn bytes start.
+ */
+export async function appendTornRecord(dir: string, fraction: number): Promise<{ file: string; offset: number; bytes: number }> {
+  const last = (await walRecordLocations(dir)).at(-1);
+  if (last === undefined) throw new ConcordError(ErrorCode.NotFound, `no WAL record in ${dir}`);
+  const record = (await readFile(last.file)).subarray(last.start, last.end);
+  const bytes = Math.max(1, Math.min(record.length - 1, Math.floor(Math.max(0, Math.min(1, fraction)) * record.length)));
+  const handle = await open(last.file, 'r+');
+  try {
+    await handle.write(record, 0, bytes, last.end);
+    await handle.truncate(last.end + bytes);
+  } finally {
+    await handle.close();
+  }
+  return { file: last.file, offset: last.end, bytes };
 }
 
 /**

@@ -3,7 +3,8 @@ import { expectValid, seed } from './harness/expect.js';
 import { runScenario } from './harness/run.js';
 
 /**
- * Disk faults on restart, under load: a torn final WAL record (truncated at a random byte: the
+ * Disk faults on restart, under load: a torn final WAL record (a record cut at a random byte by the
+ * crash, so never acknowledged: the
  * node must cut it, report it, and rejoin) and a flipped bit in a record (the node must refuse to
  * start, exit 3, naming the segment file and the record's offset; the operator restores the file).
  */

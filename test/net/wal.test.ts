@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, isConcordError, type ConcordError } from '../../src/core/errors.js';
 import { readFileIfExists, writeFileAtomic } from '../../src/net/atomic-file.js';
-import { flipBitInRecord, tearFinalRecord, walRecordLocations } from '../../src/net/wal-faults.js';
+import { appendTornRecord, flipBitInRecord, tearFinalRecord, walRecordLocations } from '../../src/net/wal-faults.js';
 import { scanSegment, segmentHeaderBytes } from '../../src/net/wal-format.js';
 import { WriteAheadLog, type WriteAheadLogOptions } from '../../src/net/wal.js';
 
@@ -440,6 +440,19 @@ describe('WAL fault helpers (for the fault-injection harness)', () => {
     await log.close();
     const flipped = await flipBitInRecord(dir, 3, 5);
     expect(await openError(dir)).toMatchObject({ code: ErrorCode.CorruptRecord, details: { file: flipped.file, offset: flipped.start } });
+  });
+
+  it('appendTornRecord leaves a torn unacknowledged record after the last one: cut and reported, every real record kept', async () => {
+    for (const fraction of [0, 0.01, 0.5, 0.99, 1]) {
+      const dir = await tempDir();
+      const records = await populate(dir, 12);
+      const torn = await appendTornRecord(dir, fraction);
+      expect(torn.bytes).toBeGreaterThan(0);
+      const log = await openLog(dir);
+      expect(log.recovered()).toEqual(records);
+      expect(log.recoveryReport.tornTail?.offset).toBe(torn.offset);
+      await log.close();
+    }
   });
 });
 

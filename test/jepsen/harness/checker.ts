@@ -68,6 +68,8 @@ function describeFailure(failure: NonNullable<CheckResult['failure']>): string {
 }
 
 export interface DurabilityVerdict {
+  /** Every insert the clients tried (ok, fail and info). */
+  readonly attempted: number;
   readonly acknowledged: number;
   /** Acknowledged inserts missing after recovery. */
   readonly lost: readonly string[];
@@ -100,5 +102,5 @@ export function checkInserts(inserts: readonly InsertRecord[], present: Readonly
     }
   }
   const unexpected = [...present].filter((key) => !attempted.has(key));
-  return { acknowledged, lost, phantom, unexpected, infoPresent, infoAbsent };
+  return { attempted: inserts.length, acknowledged, lost, phantom, unexpected, infoPresent, infoAbsent };
 }

@@ -10,7 +10,7 @@ import { checkInserts, checkLinearizable, type DurabilityVerdict, type Lineariza
 import { FaultCluster, sleep } from './cluster.js';
 import { NetworkLab, namespacesAvailable } from './netns.js';
 import { HookPartitioner, NamespacePartitioner, injectFault, type NemesisContext, type NemesisKind, type Partitioner } from './nemesis.js';
-import { Workload, insertPrefix } from './workload.js';
+import { Workload, insertPrefix, type WorkloadOptions } from './workload.js';
 
 /**
  * One Jepsen-style run against real `concord node` processes: start a cluster, run concurrent
@@ -31,6 +31,8 @@ export interface ScenarioOptions {
   readonly holdMs?: readonly [number, number];
   readonly quietMs?: readonly [number, number];
   readonly clients?: number;
+  /** Relative weights of read / write / cas / insert (workload.ts has the default). */
+  readonly mix?: WorkloadOptions['mix'];
   readonly keysPerEpoch?: number;
   readonly epochMs?: number;
   readonly readMode?: 'readIndex' | 'lease';
@@ -82,7 +84,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   try {
     lab = available.ok ? await NetworkLab.create() : null;
     const mechanism = lab === null ? 'transport-hook' : 'netns-iptables';
-    log(`${options.name}: seed ${options.seed}, ${options.nodes} nodes, partitions via ${mechanism} (${available.reason})${options.testingBugs?.length ? `, TESTING BUGS ${options.testingBugs.join(',')}` : ''}`);
+    log(`${options.name}: seed ${options.seed}, ${options.nodes} nodes, reads via ${options.readMode ?? 'readIndex'}, partitions via ${mechanism} (${available.reason})${options.testingBugs?.length ? `, TESTING BUGS ${options.testingBugs.join(',')}` : ''}`);
     cluster = await FaultCluster.create({
       size: options.nodes,
       lab,
@@ -119,12 +121,13 @@ async function exercise(options: ScenarioOptions, cluster: FaultCluster, partiti
     cluster,
     rng: rng.split('workload'),
     clients: options.clients ?? 6,
+    ...(options.mix === undefined ? {} : { mix: options.mix }),
     keysPerEpoch: options.keysPerEpoch ?? 3,
     epochMs: options.epochMs ?? 6_000,
     opTimeoutMs: 2_500,
   });
   const anomalies: string[] = [];
-  const context: NemesisContext = { cluster, partitioner, rng: rng.split('nemesis'), log, anomalies };
+  const context: NemesisContext = { cluster, partitioner, rng: rng.split('nemesis'), log, anomalies, lastAcknowledgedWriteAt: () => workload.lastAcknowledgedWriteAt };
   const faults: Record<string, number> = {};
   const faultLog: string[] = [];
   workload.start();
@@ -309,7 +312,7 @@ export function summarize(result: ScenarioResult): string {
   const faults = Object.entries(result.faults).map(([kind, count]) => `${kind}×${count}`).join(' ') || 'none';
   const lines = [
     `${result.name}: ${result.valid ? 'VALID' : 'INVALID'} in ${(result.elapsedMs / 1000).toFixed(1)} s (seed ${result.seed}, partitions via ${result.partitionMechanism})`,
-    `  operations ${result.operations.invoked} register + ${result.durability.acknowledged + result.durability.infoAbsent + result.durability.infoPresent + result.durability.phantom.length} inserts: ok ${result.operations.ok}, fail ${result.operations.fail}, info ${result.operations.info}; acknowledged writes ${result.acknowledgedWrites}; ok after heal ${result.okAfterHeal}`,
+    `  operations ${result.operations.invoked} register + ${result.durability.attempted} inserts: ok ${result.operations.ok}, fail ${result.operations.fail}, info ${result.operations.info}; acknowledged writes ${result.acknowledgedWrites}; ok after heal ${result.okAfterHeal}`,
     `  faults: ${faults}`,
     `  linearizability: ${result.linearizability.verdict} (${result.linearizability.operations} ops, ${result.linearizability.partitions} keys, ${result.linearizability.elapsedMs} ms)${result.linearizability.reason ? ` — ${result.linearizability.reason}` : ''}`,
     `  inserts: ${result.durability.acknowledged} acknowledged, ${result.durability.lost.length} lost, ${result.durability.phantom.length} phantom, ${result.durability.unexpected.length} unexpected; info present ${result.durability.infoPresent}/absent ${result.durability.infoAbsent}`,

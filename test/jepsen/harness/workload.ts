@@ -83,6 +83,8 @@ export class Workload {
   private sequence = 0;
   /** ok completions after `markPhase('recovery')`: the liveness signal. */
   okSinceMark = 0;
+  /** Date.now() of the last acknowledged write (0 before the first). */
+  lastAcknowledgedWriteAt = 0;
 
   constructor(private readonly options: WorkloadOptions) {
     this.nextProcess = options.clients;
@@ -193,7 +195,10 @@ export class Workload {
     this.counts[completion.type] += 1;
     if (completion.type === 'ok') {
       this.okSinceMark += 1;
-      if (isWrite) this.counts.acknowledgedWrites += 1;
+      if (isWrite) {
+        this.counts.acknowledgedWrites += 1;
+        this.lastAcknowledgedWriteAt = Date.now();
+      }
     }
   }
 
