@@ -131,10 +131,19 @@ function runLoad(etcdDir: string, api: 'etcd' | 'concord', endpoint: string, sce
 
 const cpuPerOpMs = (line: LoadLine): string => (line.server_cpu_pct === undefined || line.ops_per_s === 0 ? '-' : ((line.server_cpu_pct / 100) * 1000 / line.ops_per_s).toFixed(3));
 
+/** The anchor needs etcd 3.4 (Debian: etcd-server, etcd-client) and the shared cluster script. */
+function requireEtcd(clusterScript: string): void {
+  const missing = [process.env.ETCD ?? '/usr/bin/etcd', process.env.ETCDCTL ?? '/usr/bin/etcdctl', clusterScript].filter((file) => !existsSync(file));
+  if (missing.length === 0) return;
+  process.stderr.write(`bench:kv needs ${missing.join(', ')}: install etcd with \`apt-get install etcd-server etcd-client\` (or set ETCD/ETCDCTL), and pass --etcd-dir if ../shared/bench/etcd is elsewhere\n`);
+  process.exit(2);
+}
+
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const list = scenarios(options.clients).filter((scenario) => options.only === null || options.only.includes(scenario.name));
   const clusterScript = path.join(options.etcdDir, 'cluster.sh');
+  requireEtcd(clusterScript);
   const dataRoot = mkdtempSync(path.join(os.tmpdir(), 'concord-bench-'));
   const ports = await freePorts(6);
   const cluster = new LocalCluster({ size: 3, httpPorts: ports.slice(0, 3), peerPorts: ports.slice(3), dataRoot, extraArgs: ['--log-level', 'warn', ...options.nodeArgs] });
