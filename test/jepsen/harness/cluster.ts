@@ -1,9 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { NodeId } from '../../../src/core/ids.js';
 import type { ClusterStatus } from '../../../src/kv/api.js';
-import { cliEntryPoint, freePorts } from '../../../src/kv/local-cluster.js';
+import { cliEntryPoint, freePorts, type LocalNode } from '../../../src/kv/local-cluster.js';
 import { onExitCleanup } from './cleanup.js';
 import { callJson, type JsonReply } from './http.js';
 import type { NetworkLab } from './netns.js';
@@ -27,13 +27,8 @@ export interface FaultClusterOptions {
   readonly env?: Readonly<Record<string, string>>;
 }
 
-export interface NodeSlot {
-  readonly id: NodeId;
-  readonly httpUrl: string;
-  readonly peerAddress: string;
-  readonly dataDir: string;
-  readonly logFile: string;
-  process: ChildProcess | null;
+/** A harness node: a local node plus what the nemesis tracks about its incarnations. */
+export interface NodeSlot extends LocalNode {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | null;
   paused: boolean;
   /** Incarnations started, for logs and summaries. */
