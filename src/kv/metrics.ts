@@ -34,7 +34,7 @@ export class KvMetrics {
 
   constructor(nodeId: string, source: MetricsSource) {
     this.registry.setDefaultLabels({ node: nodeId });
-    collectDefaultMetrics({ register: this.registry, prefix: 'concord_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'concord_' });
     this.requestDuration = new Histogram({
       name: 'concord_http_request_duration_seconds',
       help: 'HTTP request latency by route and status',
