@@ -2,7 +2,6 @@ import { ConcordError, ErrorCode } from '../core/errors.js';
 import type { HistoryEvent } from '../core/history.js';
 import type { NodeId } from '../core/ids.js';
 import type { CoreContext, ProtocolCore } from '../core/protocol.js';
-import { Rng } from '../core/rng.js';
 import type { DurableLogView } from '../core/storage.js';
 import type { MessageMutator } from './adversary.js';
 import type { WorkloadSpec } from './clients.js';
@@ -211,9 +210,4 @@ export function getScenario(name: string): Scenario {
 
 export function listScenarios(): Scenario[] {
   return [...registry.values()].sort((a, b) => a.name.localeCompare(b.name));
-}
-
-/** Rng of the run's root seed (exported so tools can re-derive a run's sub-seeds). */
-export function rootRng(seed: number): Rng {
-  return Rng.fromSeed(seed);
 }
