@@ -1,19 +1,18 @@
 import { ConcordError, ErrorCode } from '../core/errors.js';
-import type { DurableLog, Transport } from '../core/host.js';
+import type { Transport } from '../core/host.js';
 import type { NodeId } from '../core/ids.js';
 import { Rng } from '../core/rng.js';
-import { MemoryDurableLog } from '../core/storage.js';
 import { EventQueue } from './event-queue.js';
 import { Network } from './network.js';
 import type { TimingModel } from './timing.js';
 import { Topology } from './topology.js';
 
 /**
- * Simulated implementations of the host-side interfaces (`Transport`, `DurableLog` from
- * src/core/host.ts), so the compliance suites that the TCP transport and the file WAL pass can
- * run against the simulator's semantics too. They use the same `Network` (timing model, link
- * faults, partitions) and `MemoryDurableLog` as the `Simulation`, on a virtual clock advanced
- * explicitly by the test (`hub.settle()` / `hub.advance(us)`).
+ * A simulated implementation of the host-side `Transport` (src/core/host.ts), so tests written
+ * against the TCP transport can run on the simulator's semantics too. It uses the same `Network`
+ * (timing model, link faults, partitions) as the `Simulation`, on a virtual clock advanced
+ * explicitly by the test (`hub.settle()` / `hub.advance(us)`). The simulated `DurableLog` is
+ * `MemoryDisk` in memory-durable-log.ts.
  */
 
 /** A virtual network of `Transport` endpoints. */
@@ -103,69 +102,5 @@ export class SimTransportHub<M> {
     const position = this.index.get(id);
     if (position === undefined) throw new ConcordError(ErrorCode.UnknownNode, `unknown node ${id}`);
     return position;
-  }
-}
-
-/**
- * A simulated disk holding one node's log across process lifetimes: `open()` a `DurableLog`,
- * `crash()` it (unsynced records lost, or a prefix kept), `open()` again to recover.
- */
-export class SimDisk<P> {
-  readonly log: MemoryDurableLog<P>;
-  private current: SimDurableLog<P> | null = null;
-
-  constructor(isCheckpoint?: (record: P) => boolean) {
-    this.log = new MemoryDurableLog<P>(isCheckpoint);
-  }
-
-  /** Opens the log; the previous handle (if any) must be closed or crashed first. */
-  open(): SimDurableLog<P> {
-    if (this.current !== null && !this.current.isClosed) throw new ConcordError(ErrorCode.Conflict, 'the simulated log is already open');
-    this.current = new SimDurableLog<P>(this.log);
-    return this.current;
-  }
-
-  /** A crash: the open handle dies and unsynced records are lost except a prefix of `keepUnsynced`. */
-  crash(keepUnsynced = 0): void {
-    this.current?.kill();
-    this.current = null;
-    this.log.crash(keepUnsynced);
-  }
-}
-
-export class SimDurableLog<P> implements DurableLog<P> {
-  private readonly recoveredRecords: readonly P[];
-  private closed = false;
-
-  constructor(private readonly log: MemoryDurableLog<P>) {
-    this.recoveredRecords = log.synced().slice();
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
-  append(records: readonly P[]): void {
-    if (this.closed) throw new ConcordError(ErrorCode.Stopped, 'log is closed');
-    for (const record of records) this.log.append(record);
-  }
-
-  /** Syncs at once (the in-memory disk has no latency here); resolves on the next microtask. */
-  async sync(): Promise<void> {
-    if (this.closed) throw new ConcordError(ErrorCode.Stopped, 'log is closed');
-    this.log.sync();
-  }
-
-  recovered(): readonly P[] {
-    return this.recoveredRecords;
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-  }
-
-  /** Used by `SimDisk.crash`: the handle stops working without syncing. */
-  kill(): void {
-    this.closed = true;
   }
 }

@@ -20,3 +20,4 @@ export * from './timing.js';
 export * from './topology.js';
 export * from './trace-hash.js';
 export * from './host-adapters.js';
+export * from './memory-durable-log.js';

@@ -2,11 +2,10 @@ import { ConcordError, ErrorCode } from '../core/errors.js';
 import type { HistoryEvent } from '../core/history.js';
 import type { NodeId } from '../core/ids.js';
 import type { CoreContext, ProtocolCore } from '../core/protocol.js';
-import { Rng } from '../core/rng.js';
 import type { DurableLogView } from '../core/storage.js';
 import type { MessageMutator } from './adversary.js';
 import type { WorkloadSpec } from './clients.js';
-import type { FaultName, RunSettings, TimingChoice } from './settings.js';
+import type { FaultName, LinkFaultRanges, RunSettings, TimingChoice } from './settings.js';
 import type { NodeStatus, Simulation, TraceRecord } from './simulation.js';
 import type { SimStats } from './stats.js';
 import type { TopologyKind } from './topology.js';
@@ -109,7 +108,8 @@ export interface ProtocolParts<C extends ProtocolCore<M, P, Req, Rep>, M, P, Req
   readonly notes?: () => readonly string[];
 }
 
-export interface ScenarioDefaults {
+/** A scenario's defaults; each seed draws its link-fault ratios uniformly from the `LinkFaultRanges`. */
+export interface ScenarioDefaults extends LinkFaultRanges {
   readonly nodes: number;
   readonly faults: readonly FaultName[];
   /** Fault phase length (virtual ms). */
@@ -120,12 +120,6 @@ export interface ScenarioDefaults {
   /** Which links exist (default full mesh). */
   readonly topology: TopologyKind;
   readonly tickIntervalMs: number;
-  /** Each seed draws its link-fault ratios uniformly from these ranges (set min = max to pin one). */
-  readonly lossRatioMin: number;
-  readonly lossRatioMax: number;
-  readonly duplicateRatioMin: number;
-  readonly duplicateRatioMax: number;
-  readonly reorderRatioMax: number;
   /** Most nodes faulty at once (default: a minority, ⌊(n-1)/2⌋, at least 1). */
   readonly maxFaultyNodes: (nodes: number) => number;
   /** Most Byzantine nodes; 0 means the scenario does not tolerate Byzantine faults. */
@@ -216,9 +210,4 @@ export function getScenario(name: string): Scenario {
 
 export function listScenarios(): Scenario[] {
   return [...registry.values()].sort((a, b) => a.name.localeCompare(b.name));
-}
-
-/** Rng of the run's root seed (exported so tools can re-derive a run's sub-seeds). */
-export function rootRng(seed: number): Rng {
-  return Rng.fromSeed(seed);
 }

@@ -65,7 +65,16 @@ export interface RunSettings {
   readonly nemesisMeanGapMs: number;
 }
 
-export interface SettingsInput {
+/** Ranges each seed draws its link-fault ratios from, when the fault is enabled (set min = max to pin one). */
+export interface LinkFaultRanges {
+  readonly lossRatioMin: number;
+  readonly lossRatioMax: number;
+  readonly duplicateRatioMin: number;
+  readonly duplicateRatioMax: number;
+  readonly reorderRatioMax: number;
+}
+
+export interface SettingsInput extends LinkFaultRanges {
   readonly scenario: string;
   readonly seed: number;
   readonly nodeCount: number;
@@ -75,12 +84,6 @@ export interface SettingsInput {
   readonly timing: TimingChoice;
   readonly topology: TopologyKind;
   readonly tickIntervalMs: number;
-  /** Ranges of the drawn link-fault intensities (when the fault is enabled). */
-  readonly lossRatioMin: number;
-  readonly lossRatioMax: number;
-  readonly duplicateRatioMin: number;
-  readonly duplicateRatioMax: number;
-  readonly reorderRatioMax: number;
   readonly maxFaultyNodes: number;
   readonly maxByzantineNodes: number;
 }

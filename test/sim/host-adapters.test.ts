@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isConcordError, ErrorCode } from '../../src/core/errors.js';
 import { groupsPartition } from '../../src/sim/partition.js';
-import { SimDisk, SimTransportHub } from '../../src/sim/host-adapters.js';
+import { SimTransportHub } from '../../src/sim/host-adapters.js';
+import { MemoryDisk } from '../../src/sim/memory-durable-log.js';
 
 describe('simulated Transport', () => {
   it('delivers between members through the virtual network, within the synchronous bound', async () => {
@@ -44,7 +45,7 @@ describe('simulated Transport', () => {
 
 describe('simulated DurableLog', () => {
   it('recovers synced records after a crash and loses unsynced ones', async () => {
-    const disk = new SimDisk<string>();
+    const disk = new MemoryDisk<string>();
     const first = disk.open();
     expect(first.recovered()).toEqual([]);
     first.append(['a', 'b']);

@@ -1,31 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
 import { drawSchedule, type ScheduledAction } from '../../src/sim/nemesis.js';
-import { deriveSettings, faultNames, type RunSettings } from '../../src/sim/settings.js';
+import { resolveSettings } from '../../src/sim/runner.js';
+import { baseDefaults, type ScenarioDefaults } from '../../src/sim/scenario.js';
+import { faultNames, type RunSettings } from '../../src/sim/settings.js';
 
-function settingsFor(seed: number, overrides: Partial<Parameters<typeof deriveSettings>[0]> = {}): RunSettings {
-  return deriveSettings(
-    {
-      scenario: 'test',
-      seed,
-      nodeCount: 7,
-      faults: faultNames.slice(),
-      durationMs: 10_000,
-      livenessBoundMs: 5000,
-      timing: 'random',
-      topology: 'full',
-      tickIntervalMs: 10,
-      lossRatioMin: 0,
-      lossRatioMax: 0.3,
-      duplicateRatioMin: 0,
-      duplicateRatioMax: 0.1,
-      reorderRatioMax: 0.5,
-      maxFaultyNodes: 3,
-      maxByzantineNodes: 2,
-      ...overrides,
-    },
-    Rng.fromSeed(seed).split('settings'),
-  );
+/** Settings as a scenario run resolves them: the base defaults, 7 nodes, every fault, up to 2 Byzantine nodes. */
+function settingsFor(seed: number, overrides: Partial<ScenarioDefaults> = {}): RunSettings {
+  const defaults: ScenarioDefaults = { ...baseDefaults, nodes: 7, faults: faultNames, livenessBoundMs: 5000, maxByzantineNodes: () => 2, ...overrides };
+  return resolveSettings('test', defaults, { seed });
 }
 
 const schedule = (seed: number, settings = settingsFor(seed)): ScheduledAction[] => drawSchedule(settings, Rng.fromSeed(seed).split('nemesis'));
