@@ -408,20 +408,9 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       case 'requestVote':
         this.send(from, { type: 'voteResponse', term: this.term, granted: false });
         break;
-      case 'forwardProposals':
-        this.handleForwardedProposals(from, message.proposals);
-        break;
-      case 'readIndexRequest':
-        this.handleReadIndexRequest(from, message.context);
-        break;
-      case 'forwardedProposalResults':
-        this.handleForwardedResults(message.results);
-        break;
-      case 'readIndexResponse':
-        this.handleReadIndexResponse(message.context, message.readIndex);
-        break;
       default:
-        break;
+        // Forwarding and ReadIndex traffic is term-independent; other replies are stale: ignored.
+        this.stepAnyRole(from, message);
     }
   }
 
