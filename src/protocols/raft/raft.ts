@@ -246,7 +246,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
         if (id === this.id) {
           progress[id] = { match: this.durableIndex, next: this.raftLog.lastIndex() + 1, state: 'replicate', inflightMessages: 0, recentActive: true, learner: false };
         } else if (pr !== undefined) {
-          progress[id] = pr.toStatus();
+          progress[id] = pr.toStatus(!isVoter(this.membership, id));
         }
       }
     }
@@ -598,7 +598,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     this.heartbeatElapsed = 0;
     this.progress.clear();
     for (const id of allMembers(this.membership)) {
-      if (id !== this.id) this.progress.set(id, this.newProgress(id));
+      if (id !== this.id) this.progress.set(id, this.newProgress());
     }
     this.pendingConfIndex = this.raftLog.lastIndex();
     this.committedInTerm = false;
@@ -609,10 +609,9 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     this.appendAsLeader({ type: 'empty' }, 0);
   }
 
-  private newProgress(id: NodeId): Progress {
+  private newProgress(): Progress {
     return new Progress({
       next: this.raftLog.lastIndex() + 1,
-      learner: !isVoter(this.membership, id),
       maxInflightMessages: this.config.maxInflightMessages,
     });
   }
@@ -1178,9 +1177,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     const members = allMembers(membership);
     for (const id of members) {
       if (id === this.id) continue;
-      const pr = this.progress.get(id);
-      if (pr === undefined) this.progress.set(id, this.newProgress(id));
-      else pr.learner = !isVoter(membership, id);
+      if (!this.progress.has(id)) this.progress.set(id, this.newProgress());
     }
     for (const id of [...this.progress.keys()]) {
       if (!members.includes(id)) this.progress.delete(id);
