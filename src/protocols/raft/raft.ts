@@ -849,7 +849,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       this.unstable = [];
       this.unstableHead = 0;
     }
-    if (this.role === 'leader') this.maybeCommit();
+    // A leader's own durable index counts towards the quorum: finishStep's maybeCommit picks it up.
   }
 
   private handleAppendAccepted(from: NodeId, pr: Progress, matchIndex: number): void {
@@ -875,7 +875,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
         pr.inflights.freeThrough(matchIndex);
         break;
     }
-    this.maybeCommit();
+    // The commit index advances in finishStep (maybeCommit), once per step.
     if (from === this.leadTransferee && pr.match === this.raftLog.lastIndex()) {
       this.send(from, { type: 'timeoutNow', term: this.term });
     }
@@ -1004,15 +1004,14 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
   private readonly matchOf = (id: NodeId): number => (id === this.id ? this.durableIndex : (this.progress.get(id)?.match ?? 0));
 
   /** Leader: advance the commit index to what a quorum holds, for entries of this term only (§5.4.2). */
-  private maybeCommit(): boolean {
+  private maybeCommit(): void {
     const index = committedValue(this.membership, this.matchOf);
-    if (index === Number.POSITIVE_INFINITY || index <= this.commit) return false;
+    if (index === Number.POSITIVE_INFINITY || index <= this.commit) return;
     const termAtIndex = this.raftLog.term(index);
-    if (termAtIndex !== this.term && !this.config.testingBugs.commitPreviousTermByCounting) return false;
+    if (termAtIndex !== this.term && !this.config.testingBugs.commitPreviousTermByCounting) return;
     const before = this.commit;
     this.commitTo(index);
     this.uncommittedBytes = Math.max(0, this.uncommittedBytes - this.raftLog.bytesBetween(before + 1, index));
-    return true;
   }
 
   private commitTo(index: number): void {
@@ -1030,6 +1029,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
   // End of step: apply, flush batched sends, persist the commit index
 
   private finishStep(): void {
+    // The one place a leader advances its commit index: after any acknowledgement or local persist.
     if (this.role === 'leader') this.maybeCommit();
     this.applyCommitted();
     this.maybeStepDownOnRemoval();
