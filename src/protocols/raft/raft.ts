@@ -9,7 +9,6 @@ import {
   allVoters,
   applyMembershipChange,
   isJoint,
-  isLearner,
   isVoter,
   MembershipLog,
 } from './membership.js';
@@ -1413,7 +1412,8 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       this.out.reply(requestId, { type: 'leaderTransferred', target, term: this.term });
       return;
     }
-    if (!isVoter(this.membership, target) || isLearner(this.membership, target) || !this.progress.has(target)) {
+    // (A learner is never a voter: `checkMembership`'s invariant.)
+    if (!isVoter(this.membership, target) || !this.progress.has(target)) {
       this.out.reply(requestId, this.error(RaftErrorCode.InvalidArgument, `${target} is not a voter`, 'none'));
       return;
     }
