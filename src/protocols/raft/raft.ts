@@ -475,19 +475,24 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
 
   private stepLeader(from: NodeId, message: RaftMessage<Cmd<A>>): void {
     const pr = this.progress.get(from);
-    if (pr !== undefined) pr.recentActive = true;
+    if (pr === undefined) {
+      // Not a member (any more): only its term-independent requests count; replies are stale.
+      this.stepAnyRole(from, message);
+      return;
+    }
+    pr.recentActive = true;
     switch (message.type) {
       case 'appendAccepted':
-        if (pr !== undefined) this.handleAppendAccepted(from, pr, message.matchIndex);
+        this.handleAppendAccepted(from, pr, message.matchIndex);
         break;
       case 'appendRejected':
-        if (pr !== undefined) this.handleAppendRejected(from, pr, message);
+        this.handleAppendRejected(from, pr, message);
         break;
       case 'heartbeatResponse':
-        if (pr !== undefined) this.handleHeartbeatResponse(from, pr, message.context);
+        this.handleHeartbeatResponse(from, pr, message.context);
         break;
       case 'snapshotChunkAck':
-        if (pr !== undefined) this.handleSnapshotChunkAck(from, pr, message.snapshotIndex, message.receivedBytes);
+        this.handleSnapshotChunkAck(from, pr, message.snapshotIndex, message.receivedBytes);
         break;
       default:
         this.stepAnyRole(from, message);
