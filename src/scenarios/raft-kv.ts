@@ -316,14 +316,8 @@ interface LeaderInfo {
 }
 
 function currentLeader(sim: Sim): LeaderInfo | null {
-  let best: LeaderInfo | null = null;
-  for (const id of sim.nodeIds) {
-    if (sim.status(id) !== 'up') continue;
-    const status = sim.core(id)?.status();
-    if (status === undefined || status.role !== 'leader') continue;
-    if (best === null || status.term > best.term) best = { id, membership: status.membership, term: status.term };
-  }
-  return best;
+  const status = leaderOf(sim)?.status();
+  return status === undefined ? null : { id: status.id, membership: status.membership, term: status.term };
 }
 
 type RaftAction = 'transfer' | 'remove' | 'removeLeader' | 'addLearner' | 'promote' | 'demote' | 'swap';
@@ -545,7 +539,8 @@ const convergenceChecker: SafetyChecker<Core, Record> = {
   },
 };
 
-function leaderOf(view: View): Core | null {
+/** The running node leading the highest term (a `Sim` during the run, a `View` for checkers). */
+function leaderOf(view: Pick<View, 'nodeIds' | 'core' | 'status'>): Core | null {
   let best: Core | null = null;
   let bestTerm = -1;
   for (const id of view.nodeIds) {

@@ -143,8 +143,8 @@ export class RaftLog<C> {
   }
 
   /**
-   * Entries `from … to` (inclusive), cut after the first entry that makes the total exceed
-   * `maxBytes` — at least one entry is returned when the range is non-empty.
+   * Entries `from … to` (inclusive): the longest prefix whose total stays within `maxBytes`, but
+   * at least one entry when the range is non-empty (a single oversized entry still goes out).
    */
   slice(from: number, to: number, maxBytes = Number.POSITIVE_INFINITY): LogEntry<C>[] {
     assert(from > this.startIndex, () => `slice from ${from} reaches into the compacted prefix through ${this.startIndex}`);

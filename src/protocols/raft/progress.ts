@@ -96,13 +96,11 @@ export class Progress {
   ackedContext = 0;
   /** Whether an append or snapshot-chunk acknowledgement arrived since the last heartbeat round. */
   ackedSinceHeartbeat = false;
-  learner: boolean;
   snapshot: SnapshotTransfer | null = null;
   readonly inflights: Inflights;
 
-  constructor(options: { next: number; learner: boolean; maxInflightMessages: number }) {
+  constructor(options: { next: number; maxInflightMessages: number }) {
     this.next = options.next;
-    this.learner = options.learner;
     this.inflights = new Inflights(options.maxInflightMessages);
   }
 
@@ -198,14 +196,15 @@ export class Progress {
     assert(this.match < this.next, () => `progress: match ${this.match} must be below next ${this.next}`);
   }
 
-  toStatus(): ProgressStatus {
+  /** `learner` comes from the membership in effect (the leader's, not stored here: it changes with it). */
+  toStatus(learner: boolean): ProgressStatus {
     return {
       match: this.match,
       next: this.next,
       state: this.state,
       inflightMessages: this.inflights.count,
       recentActive: this.recentActive,
-      learner: this.learner,
+      learner,
     };
   }
 }

@@ -9,7 +9,6 @@ import {
   allVoters,
   applyMembershipChange,
   isJoint,
-  isLearner,
   isVoter,
   MembershipLog,
 } from './membership.js';
@@ -246,7 +245,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
         if (id === this.id) {
           progress[id] = { match: this.durableIndex, next: this.raftLog.lastIndex() + 1, state: 'replicate', inflightMessages: 0, recentActive: true, learner: false };
         } else if (pr !== undefined) {
-          progress[id] = pr.toStatus();
+          progress[id] = pr.toStatus(!isVoter(this.membership, id));
         }
       }
     }
@@ -408,20 +407,9 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       case 'requestVote':
         this.send(from, { type: 'voteResponse', term: this.term, granted: false });
         break;
-      case 'forwardProposals':
-        this.handleForwardedProposals(from, message.proposals);
-        break;
-      case 'readIndexRequest':
-        this.handleReadIndexRequest(from, message.context);
-        break;
-      case 'forwardedProposalResults':
-        this.handleForwardedResults(message.results);
-        break;
-      case 'readIndexResponse':
-        this.handleReadIndexResponse(message.context, message.readIndex);
-        break;
       default:
-        break;
+        // Forwarding and ReadIndex traffic is term-independent; other replies are stale: ignored.
+        this.stepAnyRole(from, message);
     }
   }
 
@@ -487,19 +475,24 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
 
   private stepLeader(from: NodeId, message: RaftMessage<Cmd<A>>): void {
     const pr = this.progress.get(from);
-    if (pr !== undefined) pr.recentActive = true;
+    if (pr === undefined) {
+      // Not a member (any more): only its term-independent requests count; replies are stale.
+      this.stepAnyRole(from, message);
+      return;
+    }
+    pr.recentActive = true;
     switch (message.type) {
       case 'appendAccepted':
-        if (pr !== undefined) this.handleAppendAccepted(from, pr, message.matchIndex);
+        this.handleAppendAccepted(from, pr, message.matchIndex);
         break;
       case 'appendRejected':
-        if (pr !== undefined) this.handleAppendRejected(from, pr, message);
+        this.handleAppendRejected(from, pr, message);
         break;
       case 'heartbeatResponse':
-        if (pr !== undefined) this.handleHeartbeatResponse(from, pr, message.context);
+        this.handleHeartbeatResponse(from, pr, message.context);
         break;
       case 'snapshotChunkAck':
-        if (pr !== undefined) this.handleSnapshotChunkAck(from, pr, message.snapshotIndex, message.receivedBytes);
+        this.handleSnapshotChunkAck(from, pr, message.snapshotIndex, message.receivedBytes);
         break;
       default:
         this.stepAnyRole(from, message);
@@ -609,7 +602,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     this.heartbeatElapsed = 0;
     this.progress.clear();
     for (const id of allMembers(this.membership)) {
-      if (id !== this.id) this.progress.set(id, this.newProgress(id));
+      if (id !== this.id) this.progress.set(id, this.newProgress());
     }
     this.pendingConfIndex = this.raftLog.lastIndex();
     this.committedInTerm = false;
@@ -620,10 +613,9 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     this.appendAsLeader({ type: 'empty' }, 0);
   }
 
-  private newProgress(id: NodeId): Progress {
+  private newProgress(): Progress {
     return new Progress({
       next: this.raftLog.lastIndex() + 1,
-      learner: !isVoter(this.membership, id),
       maxInflightMessages: this.config.maxInflightMessages,
     });
   }
@@ -861,7 +853,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       this.unstable = [];
       this.unstableHead = 0;
     }
-    if (this.role === 'leader') this.maybeCommit();
+    // A leader's own durable index counts towards the quorum: finishStep's maybeCommit picks it up.
   }
 
   private handleAppendAccepted(from: NodeId, pr: Progress, matchIndex: number): void {
@@ -887,7 +879,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
         pr.inflights.freeThrough(matchIndex);
         break;
     }
-    this.maybeCommit();
+    // The commit index advances in finishStep (maybeCommit), once per step.
     if (from === this.leadTransferee && pr.match === this.raftLog.lastIndex()) {
       this.send(from, { type: 'timeoutNow', term: this.term });
     }
@@ -1016,15 +1008,14 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
   private readonly matchOf = (id: NodeId): number => (id === this.id ? this.durableIndex : (this.progress.get(id)?.match ?? 0));
 
   /** Leader: advance the commit index to what a quorum holds, for entries of this term only (§5.4.2). */
-  private maybeCommit(): boolean {
+  private maybeCommit(): void {
     const index = committedValue(this.membership, this.matchOf);
-    if (index === Number.POSITIVE_INFINITY || index <= this.commit) return false;
+    if (index === Number.POSITIVE_INFINITY || index <= this.commit) return;
     const termAtIndex = this.raftLog.term(index);
-    if (termAtIndex !== this.term && !this.config.testingBugs.commitPreviousTermByCounting) return false;
+    if (termAtIndex !== this.term && !this.config.testingBugs.commitPreviousTermByCounting) return;
     const before = this.commit;
     this.commitTo(index);
     this.uncommittedBytes = Math.max(0, this.uncommittedBytes - this.raftLog.bytesBetween(before + 1, index));
-    return true;
   }
 
   private commitTo(index: number): void {
@@ -1042,6 +1033,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
   // End of step: apply, flush batched sends, persist the commit index
 
   private finishStep(): void {
+    // The one place a leader advances its commit index: after any acknowledgement or local persist.
     if (this.role === 'leader') this.maybeCommit();
     this.applyCommitted();
     this.maybeStepDownOnRemoval();
@@ -1189,9 +1181,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     const members = allMembers(membership);
     for (const id of members) {
       if (id === this.id) continue;
-      const pr = this.progress.get(id);
-      if (pr === undefined) this.progress.set(id, this.newProgress(id));
-      else pr.learner = !isVoter(membership, id);
+      if (!this.progress.has(id)) this.progress.set(id, this.newProgress());
     }
     for (const id of [...this.progress.keys()]) {
       if (!members.includes(id)) this.progress.delete(id);
@@ -1427,7 +1417,8 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       this.out.reply(requestId, { type: 'leaderTransferred', target, term: this.term });
       return;
     }
-    if (!isVoter(this.membership, target) || isLearner(this.membership, target) || !this.progress.has(target)) {
+    // (A learner is never a voter: `checkMembership`'s invariant.)
+    if (!isVoter(this.membership, target) || !this.progress.has(target)) {
       this.out.reply(requestId, this.error(RaftErrorCode.InvalidArgument, `${target} is not a voter`, 'none'));
       return;
     }
