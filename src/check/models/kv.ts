@@ -1,7 +1,7 @@
 import { mix32 } from '../hash.js';
 import type { HistoryModel, Model, Operation, Partition, RecordedOperation } from '../model.js';
 import { NIL, ValueTable } from '../values.js';
-import { CAS_FAILED, CAS_OK, UNKNOWN, casArguments, casOutput, describeCasOutput, resultUnknown, unsupportedOperation } from './common.js';
+import { CAS_FAILED, UNKNOWN, casArguments, casOutput, casStep, describeCasOutput, readMatches, resultUnknown, unsupportedOperation } from './common.js';
 
 export const KV_GET = 0;
 export const KV_PUT = 1;
@@ -69,16 +69,17 @@ export function kvModel(options: KvModelOptions = {}): KvModel {
       const current = state[input.key]!;
       switch (input.kind) {
         case KV_GET:
-          return output === UNKNOWN || output === current ? state : undefined;
+          return readMatches(current, output) ? state : undefined;
         case KV_PUT:
           return withValue(state, input.key, input.a);
         case KV_APPEND:
           return withValue(state, input.key, values.concat(current, input.a));
         case KV_DELETE:
           return withValue(state, input.key, NIL);
-        default:
-          if (current === input.a) return output === CAS_FAILED ? undefined : withValue(state, input.key, input.b);
-          return output === CAS_OK ? undefined : state;
+        default: {
+          const next = casStep(current, input.a, input.b, output);
+          return next === undefined ? undefined : withValue(state, input.key, next);
+        }
       }
     },
     equal(a, b) {
@@ -128,7 +129,7 @@ function singleKeyModel(values: ValueTable, keys: readonly string[], initial: nu
     step(state, input, output) {
       switch (input.kind) {
         case KV_GET:
-          return output === UNKNOWN || output === state ? state : undefined;
+          return readMatches(state, output) ? state : undefined;
         case KV_PUT:
           return input.a;
         case KV_APPEND:
@@ -136,8 +137,7 @@ function singleKeyModel(values: ValueTable, keys: readonly string[], initial: nu
         case KV_DELETE:
           return NIL;
         default:
-          if (state === input.a) return output === CAS_FAILED ? undefined : input.b;
-          return output === CAS_OK ? undefined : state;
+          return casStep(state, input.a, input.b, output);
       }
     },
     equal: (a, b) => a === b,
