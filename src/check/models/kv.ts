@@ -1,5 +1,5 @@
 import { mix32 } from '../hash.js';
-import type { HistoryModel, Model, Operation, Partition, RecordedOperation } from '../model.js';
+import { partitionBy, type HistoryModel, type Model, type Operation, type Partition, type RecordedOperation } from '../model.js';
 import { NIL, ValueTable } from '../values.js';
 import { CAS_FAILED, UNKNOWN, casArguments, casOutput, casStep, describeCasOutput, readMatches, resultUnknown, unsupportedOperation } from './common.js';
 
@@ -98,15 +98,8 @@ export function kvModel(options: KvModelOptions = {}): KvModel {
     encode: (operation) => encodeKv(operation, values, internKey),
   };
   if (options.partitionByKey !== false) {
-    model.partition = (operations: readonly Operation<KvInput, number>[]): Partition<KvInput, number>[] => {
-      const groups = new Map<number, Operation<KvInput, number>[]>();
-      for (const operation of operations) {
-        let group = groups.get(operation.input.key);
-        if (group === undefined) groups.set(operation.input.key, (group = []));
-        group.push(operation);
-      }
-      return [...groups].map(([key, group]) => ({ label: `key ${JSON.stringify(keys[key])}`, operations: group, model: singleKey as Model<unknown, KvInput, number> }));
-    };
+    model.partition = (operations: readonly Operation<KvInput, number>[]): Partition<KvInput, number>[] =>
+      partitionBy(operations, (operation) => keys[operation.input.key]!).map((partition) => ({ ...partition, model: singleKey as Model<unknown, KvInput, number> }));
   }
   return model;
 
