@@ -156,15 +156,9 @@ function instanceKey(instance: Instance): string {
   return typeof instance === 'number' ? `n${instance}` : `s${instance}`;
 }
 
+/** Decisions grouped by instance (Map keys keep instance 1 and instance "1" apart). */
 function byInstance(decisions: readonly Decision[]): Map<Instance, Decision[]> {
-  const groups = new Map<string, { instance: Instance; members: Decision[] }>();
-  for (const decision of decisions) {
-    const key = instanceKey(decision.instance);
-    let group = groups.get(key);
-    if (group === undefined) groups.set(key, (group = { instance: decision.instance, members: [] }));
-    group.members.push(decision);
-  }
-  return new Map([...groups.values()].map((group) => [group.instance, group.members]));
+  return groupBy(decisions, (decision) => decision.instance);
 }
 
 function groupBy<T, K>(items: readonly T[], keyOf: (item: T) => K): Map<K, T[]> {

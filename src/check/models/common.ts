@@ -28,6 +28,20 @@ export function casArguments(operation: RecordedOperation): readonly [unknown, u
   return [argument[0], argument[1]];
 }
 
+/** Whether a read that returned `output` can have seen the value id `current` (an unknown output matches every value). */
+export function readMatches(current: number, output: number): boolean {
+  return output === UNKNOWN || output === current;
+}
+
+/**
+ * A cas on the value id `current`: the value id after it, or undefined when `output` contradicts
+ * `current` (it succeeded though the value differed, or failed though it matched).
+ */
+export function casStep(current: number, expected: number, replacement: number, output: number): number | undefined {
+  if (current === expected) return output === CAS_FAILED ? undefined : replacement;
+  return output === CAS_OK ? undefined : current;
+}
+
 export function unsupportedOperation(operation: RecordedOperation, model: string, supported: readonly string[]): never {
   throw malformedInput(operation.location, `one of the ${model} model's operations (${supported.join(', ')})`, operation.f);
 }

@@ -1,7 +1,7 @@
 import { mix32 } from '../hash.js';
-import type { HistoryModel, Model, Operation, Partition, RecordedOperation } from '../model.js';
+import { partitionBy, type HistoryModel, type Model, type Operation, type Partition, type RecordedOperation } from '../model.js';
 import { NIL, ValueTable } from '../values.js';
-import { CAS_FAILED, CAS_OK, UNKNOWN, casArguments, casOutput, describeCasOutput, resultUnknown, unsupportedOperation } from './common.js';
+import { CAS_FAILED, UNKNOWN, casArguments, casOutput, casStep, describeCasOutput, readMatches, resultUnknown, unsupportedOperation } from './common.js';
 
 export const KV_GET = 0;
 export const KV_PUT = 1;
@@ -69,16 +69,17 @@ export function kvModel(options: KvModelOptions = {}): KvModel {
       const current = state[input.key]!;
       switch (input.kind) {
         case KV_GET:
-          return output === UNKNOWN || output === current ? state : undefined;
+          return readMatches(current, output) ? state : undefined;
         case KV_PUT:
           return withValue(state, input.key, input.a);
         case KV_APPEND:
           return withValue(state, input.key, values.concat(current, input.a));
         case KV_DELETE:
           return withValue(state, input.key, NIL);
-        default:
-          if (current === input.a) return output === CAS_FAILED ? undefined : withValue(state, input.key, input.b);
-          return output === CAS_OK ? undefined : state;
+        default: {
+          const next = casStep(current, input.a, input.b, output);
+          return next === undefined ? undefined : withValue(state, input.key, next);
+        }
       }
     },
     equal(a, b) {
@@ -97,15 +98,8 @@ export function kvModel(options: KvModelOptions = {}): KvModel {
     encode: (operation) => encodeKv(operation, values, internKey),
   };
   if (options.partitionByKey !== false) {
-    model.partition = (operations: readonly Operation<KvInput, number>[]): Partition<KvInput, number>[] => {
-      const groups = new Map<number, Operation<KvInput, number>[]>();
-      for (const operation of operations) {
-        let group = groups.get(operation.input.key);
-        if (group === undefined) groups.set(operation.input.key, (group = []));
-        group.push(operation);
-      }
-      return [...groups].map(([key, group]) => ({ label: `key ${JSON.stringify(keys[key])}`, operations: group, model: singleKey as Model<unknown, KvInput, number> }));
-    };
+    model.partition = (operations: readonly Operation<KvInput, number>[]): Partition<KvInput, number>[] =>
+      partitionBy(operations, (operation) => keys[operation.input.key]!).map((partition) => ({ ...partition, model: singleKey as Model<unknown, KvInput, number> }));
   }
   return model;
 
@@ -128,7 +122,7 @@ function singleKeyModel(values: ValueTable, keys: readonly string[], initial: nu
     step(state, input, output) {
       switch (input.kind) {
         case KV_GET:
-          return output === UNKNOWN || output === state ? state : undefined;
+          return readMatches(state, output) ? state : undefined;
         case KV_PUT:
           return input.a;
         case KV_APPEND:
@@ -136,8 +130,7 @@ function singleKeyModel(values: ValueTable, keys: readonly string[], initial: nu
         case KV_DELETE:
           return NIL;
         default:
-          if (state === input.a) return output === CAS_FAILED ? undefined : input.b;
-          return output === CAS_OK ? undefined : state;
+          return casStep(state, input.a, input.b, output);
       }
     },
     equal: (a, b) => a === b,

@@ -1,6 +1,6 @@
 import { partitionBy, type HistoryModel, type RecordedOperation } from '../model.js';
 import { NIL, ValueTable } from '../values.js';
-import { CAS_FAILED, CAS_OK, UNKNOWN, casArguments, casOutput, describeCasOutput, resultUnknown, unsupportedOperation } from './common.js';
+import { CAS_FAILED, UNKNOWN, casArguments, casOutput, casStep, describeCasOutput, readMatches, resultUnknown, unsupportedOperation } from './common.js';
 
 export const REGISTER_READ = 0;
 export const REGISTER_WRITE = 1;
@@ -43,12 +43,11 @@ export function registerModel(options: RegisterModelOptions = {}): HistoryModel<
     step(state, input, output) {
       switch (input.kind) {
         case REGISTER_READ:
-          return output === UNKNOWN || output === state ? state : undefined;
+          return readMatches(state, output) ? state : undefined;
         case REGISTER_WRITE:
           return input.a;
         default:
-          if (state === input.a) return output === CAS_FAILED ? undefined : input.b;
-          return output === CAS_OK ? undefined : state;
+          return casStep(state, input.a, input.b, output);
       }
     },
     equal: (a, b) => a === b,

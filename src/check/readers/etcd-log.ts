@@ -1,6 +1,6 @@
 import type { HistoryEvent, HistoryEventType } from '../../core/history.js';
 import { malformedInput } from '../malformed.js';
-import { nonBlankLines, type ParsedHistory } from './parsed.js';
+import { parseEventLines, type LineLocation, type ParsedHistory } from './parsed.js';
 
 // `INFO  jepsen.util - <process> :<type> :<f> <value>`, fields separated by tabs (etcd_000–099)
 // or runs of spaces (etcd_100–102).
@@ -16,33 +16,29 @@ const EXPECTED_LINE = "an op line 'INFO  jepsen.util - <process> :<invoke|ok|fai
  * so the file order is the real-time order.
  */
 export function parseEtcdLog(text: string, file = '<etcd log>'): ParsedHistory {
-  const events: HistoryEvent[] = [];
-  const lines: number[] = [];
-  for (const { text: line, line: number } of nonBlankLines(text)) {
-    const where = { file, line: number };
-    const match = LINE.exec(line);
-    if (match === null) throw malformedInput(where, EXPECTED_LINE, line);
-    const [, processText, type, f, valueText] = match as unknown as [string, string, string, string, string];
-    if (processText === ':nemesis') continue;
-    if (!INTEGER.test(processText)) throw malformedInput(where, 'a process number or :nemesis', processText);
-    if (type !== 'invoke' && type !== 'ok' && type !== 'fail' && type !== 'info') throw malformedInput(where, 'an event type :invoke, :ok, :fail or :info', `:${type}`);
-    const keyword = KEYWORD.exec(valueText);
-    const event: HistoryEvent = {
-      process: Number(processText),
-      type: type satisfies HistoryEventType,
-      f,
-      value: keyword !== null ? null : parseValue(valueText, where),
-      time: number,
-      ...(keyword !== null ? { error: keyword[1]! } : {}),
-    };
-    if (keyword !== null && type === 'invoke') throw malformedInput(where, 'an invocation value (nil, an integer or [a b])', valueText);
-    events.push(event);
-    lines.push(number);
-  }
-  return { file, events, lines };
+  return parseEventLines(text, file, parseEtcdLine);
 }
 
-function parseValue(text: string, where: { file: string; line: number }): unknown {
+function parseEtcdLine(line: string, where: LineLocation): HistoryEvent | undefined {
+  const match = LINE.exec(line);
+  if (match === null) throw malformedInput(where, EXPECTED_LINE, line);
+  const [, processText, type, f, valueText] = match as unknown as [string, string, string, string, string];
+  if (processText === ':nemesis') return undefined;
+  if (!INTEGER.test(processText)) throw malformedInput(where, 'a process number or :nemesis', processText);
+  if (type !== 'invoke' && type !== 'ok' && type !== 'fail' && type !== 'info') throw malformedInput(where, 'an event type :invoke, :ok, :fail or :info', `:${type}`);
+  const keyword = KEYWORD.exec(valueText);
+  if (keyword !== null && type === 'invoke') throw malformedInput(where, 'an invocation value (nil, an integer or [a b])', valueText);
+  return {
+    process: Number(processText),
+    type: type satisfies HistoryEventType,
+    f,
+    value: keyword !== null ? null : parseValue(valueText, where),
+    time: where.line,
+    ...(keyword !== null ? { error: keyword[1]! } : {}),
+  };
+}
+
+function parseValue(text: string, where: LineLocation): unknown {
   if (text === 'nil') return null;
   if (INTEGER.test(text)) return Number(text);
   if (text.startsWith('[') && text.endsWith(']')) {
