@@ -82,6 +82,11 @@ const noParameters = new URLSearchParams();
 
 type Handler = (request: Parsed) => Promise<Reply> | Reply;
 
+interface Route {
+  readonly name: string;
+  readonly handler: Handler;
+}
+
 interface Parsed {
   readonly method: string;
   readonly path: string;
@@ -103,6 +108,8 @@ export class KvHttpServer {
   private readonly relayAgents = new Map<string, http.Agent>();
   /** Bounded by routes × statuses (a few dozen). */
   private readonly latencyChildren = new Map<string, { observe(value: number): void }>();
+  /** The hot route, built once rather than per request. */
+  private readonly kvRoute: Route = { name: 'kv', handler: (request) => this.kvKey(request) };
 
   constructor(private readonly options: HttpServerOptions) {
     this.tokenDigest = options.token === undefined ? null : digest(options.token);
@@ -233,8 +240,8 @@ export class KvHttpServer {
 
   // ---------------------------------------------------------------- routes
 
-  private route(method: string, path: string): { readonly name: string; readonly handler: Handler } {
-    if (path.startsWith('/v1/kv/')) return { name: 'kv', handler: (request) => this.kvKey(method, request) };
+  private route(method: string, path: string): Route {
+    if (path.startsWith('/v1/kv/')) return this.kvRoute;
     if (path === '/v1/kv') return { name: 'range', handler: only(method, 'GET', (request) => this.range(request)) };
     if (path === '/v1/watch') return { name: 'watch', handler: only(method, 'GET', (request) => this.watch(request)) };
     if (path === '/v1/cluster') return { name: 'cluster', handler: only(method, 'GET', () => this.clusterStatus()) };
@@ -251,7 +258,8 @@ export class KvHttpServer {
     return { name: 'unknown', handler: () => { throw new ConcordError(ErrorCode.NotFound, `no route ${method} ${path}`); } };
   }
 
-  private async kvKey(method: string, request: Parsed): Promise<Reply> {
+  private async kvKey(request: Parsed): Promise<Reply> {
+    const method = request.method;
     if (this.options.forwardWrites === 'http' && method !== 'GET' && request.headers[proxiedHeader] === undefined) {
       const target = this.options.service.adminTarget();
       if (target !== null) {
@@ -270,7 +278,7 @@ export class KvHttpServer {
         return { status: 200, body: result };
       }
       case 'GET': {
-        const options = this.readOptions(request.query, []);
+        const options = this.readOptions(request.query, keyReadQuery);
         const entry = await this.options.service.get(key, options);
         if (entry === null) throw new ConcordError(ErrorCode.NotFound, `key not found: ${key}`);
         return { status: 200, body: entry };
@@ -297,7 +305,7 @@ export class KvHttpServer {
 
   private async range(request: Parsed): Promise<Reply> {
     noBody(request);
-    const options = this.readOptions(request.query, ['prefix', 'limit']);
+    const options = this.readOptions(request.query, rangeQuery);
     const prefix = request.query.get('prefix') ?? '';
     if (Buffer.byteLength(prefix) > this.options.limits.maxKeyBytes) throw tooLarge(`prefix longer than ${this.options.limits.maxKeyBytes} bytes`);
     const limit = intParam(request.query, 'limit', { min: 1, max: this.options.limits.maxRangeLimit, fallback: Math.min(1000, this.options.limits.maxRangeLimit) });
@@ -429,8 +437,9 @@ export class KvHttpServer {
     return body as Record<string, unknown>;
   }
 
-  private readOptions(query: URLSearchParams, extra: readonly string[]): ReadOptions {
-    noQuery(query, ['consistency', ...extra]);
+  /** `allowed`: the route's query parameters, `consistency` among them. */
+  private readOptions(query: URLSearchParams, allowed: readonly string[]): ReadOptions {
+    noQuery(query, allowed);
     const consistency = query.get('consistency') ?? 'linearizable';
     if (consistency !== 'linearizable' && consistency !== 'serializable') throw invalid('consistency must be "linearizable" or "serializable"');
     return { consistency: consistency as Consistency, timeoutMs: this.options.requestTimeoutMs };
@@ -451,6 +460,9 @@ export class KvHttpServer {
 // ---------------------------------------------------------------- helpers
 
 const proxiedHeader = 'concord-proxied-by';
+/** Query parameters of the read routes, allocated once (the key GET is on the hot path). */
+const keyReadQuery: readonly string[] = ['consistency'];
+const rangeQuery: readonly string[] = ['consistency', 'prefix', 'limit'];
 
 /** Forwards a request to `target` (host:port) and relays its JSON answer. */
 function proxy(request: Parsed, target: string, timeoutMs: number, useTls: boolean, agent?: http.Agent): Promise<Reply> {
