@@ -145,6 +145,7 @@ export class KvHttpServer {
   async close(): Promise<void> {
     for (const watch of this.watches) watch.close();
     this.watches.clear();
+    this.closeRelayAgents();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeIdleConnections();
@@ -349,7 +350,7 @@ export class KvHttpServer {
   private async relay(request: Parsed, target: string): Promise<Reply> {
     let agent = this.relayAgents.get(target);
     if (agent === undefined) {
-      if (this.relayAgents.size >= 16) this.relayAgents.clear();
+      if (this.relayAgents.size >= 16) this.closeRelayAgents();
       agent = this.options.tls === undefined ? new http.Agent({ keepAlive: true, maxSockets: 256 }) : new https.Agent({ keepAlive: true, maxSockets: 256 });
       this.relayAgents.set(target, agent);
     }
@@ -359,6 +360,12 @@ export class KvHttpServer {
       if ((error as { details?: { notSent?: boolean } }).details?.notSent === true) return null;
       throw error;
     }
+  }
+
+  /** Dropping an agent from the map does not close its idle keep-alive sockets: destroy it. */
+  private closeRelayAgents(): void {
+    for (const agent of this.relayAgents.values()) agent.destroy();
+    this.relayAgents.clear();
   }
 
   private async addMember(request: Parsed): Promise<Reply> {
