@@ -106,8 +106,6 @@ export class KvHttpServer {
   private readonly watches = new Set<WatchStream>();
   /** Keep-alive pools for relaying writes to the leader (bounded: a few leaders over time). */
   private readonly relayAgents = new Map<string, http.Agent>();
-  /** Bounded by routes × statuses (a few dozen). */
-  private readonly latencyChildren = new Map<string, { observe(value: number): void }>();
   /** The hot route, built once rather than per request. */
   private readonly kvRoute: Route = { name: 'kv', handler: (request) => this.kvKey(request) };
 
@@ -162,7 +160,7 @@ export class KvHttpServer {
     const path = queryAt < 0 ? url : url.slice(0, queryAt);
     const route = this.route(request.method ?? 'GET', path);
     const finish = (status: number): void => {
-      this.latency(route.name, status).observe((performance.now() - startedMs) / 1000);
+      this.options.metrics.observeRequest(route.name, status, (performance.now() - startedMs) / 1000);
     };
     if (route.name !== 'healthz' && !this.authorized(request)) {
       this.sendError(response, new ConcordError(ErrorCode.Unauthenticated, 'missing or wrong bearer token'), finish);
@@ -200,17 +198,6 @@ export class KvHttpServer {
         this.sendError(response, error, finish);
       },
     );
-  }
-
-  /** The latency histogram's child for (route, status), cached: label hashing per request is not free. */
-  private latency(route: string, status: number): { observe(value: number): void } {
-    const key = `${route} ${status}`;
-    let child = this.latencyChildren.get(key);
-    if (child === undefined) {
-      child = this.options.metrics.requestDuration.labels(route, String(status));
-      this.latencyChildren.set(key, child);
-    }
-    return child;
   }
 
   private authorized(request: http.IncomingMessage): boolean {
