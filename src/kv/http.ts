@@ -82,6 +82,11 @@ const noParameters = new URLSearchParams();
 
 type Handler = (request: Parsed) => Promise<Reply> | Reply;
 
+interface Route {
+  readonly name: string;
+  readonly handler: Handler;
+}
+
 interface Parsed {
   readonly method: string;
   readonly path: string;
@@ -101,8 +106,8 @@ export class KvHttpServer {
   private readonly watches = new Set<WatchStream>();
   /** Keep-alive pools for relaying writes to the leader (bounded: a few leaders over time). */
   private readonly relayAgents = new Map<string, http.Agent>();
-  /** Bounded by routes × statuses (a few dozen). */
-  private readonly latencyChildren = new Map<string, { observe(value: number): void }>();
+  /** The hot route, built once rather than per request. */
+  private readonly kvRoute: Route = { name: 'kv', handler: (request) => this.kvKey(request) };
 
   constructor(private readonly options: HttpServerOptions) {
     this.tokenDigest = options.token === undefined ? null : digest(options.token);
@@ -138,6 +143,7 @@ export class KvHttpServer {
   async close(): Promise<void> {
     for (const watch of this.watches) watch.close();
     this.watches.clear();
+    this.closeRelayAgents();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeIdleConnections();
@@ -154,7 +160,7 @@ export class KvHttpServer {
     const path = queryAt < 0 ? url : url.slice(0, queryAt);
     const route = this.route(request.method ?? 'GET', path);
     const finish = (status: number): void => {
-      this.latency(route.name, status).observe((performance.now() - startedMs) / 1000);
+      this.options.metrics.observeRequest(route.name, status, (performance.now() - startedMs) / 1000);
     };
     if (route.name !== 'healthz' && !this.authorized(request)) {
       this.sendError(response, new ConcordError(ErrorCode.Unauthenticated, 'missing or wrong bearer token'), finish);
@@ -194,17 +200,6 @@ export class KvHttpServer {
     );
   }
 
-  /** The latency histogram's child for (route, status), cached: label hashing per request is not free. */
-  private latency(route: string, status: number): { observe(value: number): void } {
-    const key = `${route} ${status}`;
-    let child = this.latencyChildren.get(key);
-    if (child === undefined) {
-      child = this.options.metrics.requestDuration.labels(route, String(status));
-      this.latencyChildren.set(key, child);
-    }
-    return child;
-  }
-
   private authorized(request: http.IncomingMessage): boolean {
     if (this.tokenDigest === null) return true;
     const header = request.headers.authorization;
@@ -233,8 +228,8 @@ export class KvHttpServer {
 
   // ---------------------------------------------------------------- routes
 
-  private route(method: string, path: string): { readonly name: string; readonly handler: Handler } {
-    if (path.startsWith('/v1/kv/')) return { name: 'kv', handler: (request) => this.kvKey(method, request) };
+  private route(method: string, path: string): Route {
+    if (path.startsWith('/v1/kv/')) return this.kvRoute;
     if (path === '/v1/kv') return { name: 'range', handler: only(method, 'GET', (request) => this.range(request)) };
     if (path === '/v1/watch') return { name: 'watch', handler: only(method, 'GET', (request) => this.watch(request)) };
     if (path === '/v1/cluster') return { name: 'cluster', handler: only(method, 'GET', () => this.clusterStatus()) };
@@ -251,7 +246,8 @@ export class KvHttpServer {
     return { name: 'unknown', handler: () => { throw new ConcordError(ErrorCode.NotFound, `no route ${method} ${path}`); } };
   }
 
-  private async kvKey(method: string, request: Parsed): Promise<Reply> {
+  private async kvKey(request: Parsed): Promise<Reply> {
+    const method = request.method;
     if (this.options.forwardWrites === 'http' && method !== 'GET' && request.headers[proxiedHeader] === undefined) {
       const target = this.options.service.adminTarget();
       if (target !== null) {
@@ -270,7 +266,7 @@ export class KvHttpServer {
         return { status: 200, body: result };
       }
       case 'GET': {
-        const options = this.readOptions(request.query, []);
+        const options = this.readOptions(request.query, keyReadQuery);
         const entry = await this.options.service.get(key, options);
         if (entry === null) throw new ConcordError(ErrorCode.NotFound, `key not found: ${key}`);
         return { status: 200, body: entry };
@@ -297,7 +293,7 @@ export class KvHttpServer {
 
   private async range(request: Parsed): Promise<Reply> {
     noBody(request);
-    const options = this.readOptions(request.query, ['prefix', 'limit']);
+    const options = this.readOptions(request.query, rangeQuery);
     const prefix = request.query.get('prefix') ?? '';
     if (Buffer.byteLength(prefix) > this.options.limits.maxKeyBytes) throw tooLarge(`prefix longer than ${this.options.limits.maxKeyBytes} bytes`);
     const limit = intParam(request.query, 'limit', { min: 1, max: this.options.limits.maxRangeLimit, fallback: Math.min(1000, this.options.limits.maxRangeLimit) });
@@ -341,7 +337,7 @@ export class KvHttpServer {
   private async relay(request: Parsed, target: string): Promise<Reply> {
     let agent = this.relayAgents.get(target);
     if (agent === undefined) {
-      if (this.relayAgents.size >= 16) this.relayAgents.clear();
+      if (this.relayAgents.size >= 16) this.closeRelayAgents();
       agent = this.options.tls === undefined ? new http.Agent({ keepAlive: true, maxSockets: 256 }) : new https.Agent({ keepAlive: true, maxSockets: 256 });
       this.relayAgents.set(target, agent);
     }
@@ -351,6 +347,12 @@ export class KvHttpServer {
       if ((error as { details?: { notSent?: boolean } }).details?.notSent === true) return null;
       throw error;
     }
+  }
+
+  /** Dropping an agent from the map does not close its idle keep-alive sockets: destroy it. */
+  private closeRelayAgents(): void {
+    for (const agent of this.relayAgents.values()) agent.destroy();
+    this.relayAgents.clear();
   }
 
   private async addMember(request: Parsed): Promise<Reply> {
@@ -429,8 +431,9 @@ export class KvHttpServer {
     return body as Record<string, unknown>;
   }
 
-  private readOptions(query: URLSearchParams, extra: readonly string[]): ReadOptions {
-    noQuery(query, ['consistency', ...extra]);
+  /** `allowed`: the route's query parameters, `consistency` among them. */
+  private readOptions(query: URLSearchParams, allowed: readonly string[]): ReadOptions {
+    noQuery(query, allowed);
     const consistency = query.get('consistency') ?? 'linearizable';
     if (consistency !== 'linearizable' && consistency !== 'serializable') throw invalid('consistency must be "linearizable" or "serializable"');
     return { consistency: consistency as Consistency, timeoutMs: this.options.requestTimeoutMs };
@@ -451,6 +454,9 @@ export class KvHttpServer {
 // ---------------------------------------------------------------- helpers
 
 const proxiedHeader = 'concord-proxied-by';
+/** Query parameters of the read routes, allocated once (the key GET is on the hot path). */
+const keyReadQuery: readonly string[] = ['consistency'];
+const rangeQuery: readonly string[] = ['consistency', 'prefix', 'limit'];
 
 /** Forwards a request to `target` (host:port) and relays its JSON answer. */
 function proxy(request: Parsed, target: string, timeoutMs: number, useTls: boolean, agent?: http.Agent): Promise<Reply> {

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import * as hdr from 'hdr-histogram-js';
+import { Rng } from '../core/rng.js';
 
 /**
  * Closed-loop load against API v1: `clients` workers, each with one request in flight, for
@@ -46,11 +47,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const value = 'v'.repeat(options.valueBytes);
   const putBody = JSON.stringify({ value });
   const headers: Record<string, string> = options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
-  let seed = 0x9e3779b9;
-  const nextKey = (): string => {
-    seed ^= seed << 13; seed >>>= 0; seed ^= seed >>> 17; seed ^= seed << 5; seed >>>= 0;
-    return makeKey(seed % options.keyspace, options.keyBytes);
-  };
+  // A fixed seed: every run draws the same key sequence.
+  const rng = Rng.fromSeed(0x9e3779b9);
+  const nextKey = (): string => makeKey(rng.int(0, options.keyspace - 1), options.keyBytes);
   const send = (url: URL, method: string, path: string, body: string | undefined): Promise<number> => new Promise((resolve, reject) => {
     const request = http.request({ host: url.hostname, port: url.port, method, path, agent, timeout: options.timeoutMs, headers: { ...headers, 'content-length': body === undefined ? 0 : Buffer.byteLength(body) } }, (response) => {
       response.on('data', () => undefined);

@@ -59,9 +59,12 @@ export class KvMetrics {
     this.registerGauges(source);
   }
 
+  /** Label children, cached: `labels()` hashes its arguments on every call, and these run per request. */
   private readonly proposalChildren = new Map<string, { inc(): void }>();
+  /** Bounded by routes × statuses (a few dozen). */
+  private readonly requestChildren = new Map<string, { observe(value: number): void }>();
 
-  /** Counts one proposal (label children cached: this runs once per write). */
+  /** Counts one proposal (runs once per write). */
   countProposal(op: string): void {
     let child = this.proposalChildren.get(op);
     if (child === undefined) {
@@ -69,6 +72,17 @@ export class KvMetrics {
       this.proposalChildren.set(op, child);
     }
     child.inc();
+  }
+
+  /** Records one HTTP request's latency (runs once per request). */
+  observeRequest(route: string, status: number, seconds: number): void {
+    const key = `${route} ${status}`;
+    let child = this.requestChildren.get(key);
+    if (child === undefined) {
+      child = this.requestDuration.labels(route, String(status));
+      this.requestChildren.set(key, child);
+    }
+    child.observe(seconds);
   }
 
   /** Call on every status change worth counting (cheap). */
