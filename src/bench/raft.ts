@@ -9,6 +9,7 @@ import type { RaftMessage, RaftRecord, RaftReply, RaftRequest } from '../protoco
 import { hashRaftMessage } from '../scenarios/raft-kv.js';
 import { Simulation } from '../sim/simulation.js';
 import type { TimingModel } from '../sim/timing.js';
+import { percentile } from './stats.js';
 
 /**
  * `npm run bench:raft`, in the simulator (virtual time, deterministic per seed):
@@ -100,10 +101,6 @@ function electionTrial(seed: number, minMs: number, maxMs: number): number | nul
   const crashedUs = sim.now;
   const elected = runUntilMs(sim, () => (leaderOf(sim)?.term ?? 0) > old.term, crashedUs + 60_000_000);
   return elected ? (sim.now - crashedUs) / 1000 : null;
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 function electionBench(): void {

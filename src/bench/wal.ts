@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { WriteAheadLog } from '../net/wal.js';
+import { percentile } from './stats.js';
 
 interface Args {
   seconds: number;
@@ -34,10 +35,6 @@ function parseArgs(argv: string[]): Args {
   }
   if (!(args.seconds > 0 && args.seconds <= 120)) throw new Error('--seconds must be in (0, 120]');
   return args;
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0;
 }
 
 const round3 = (value: number): number => Math.round(value * 1000) / 1000;
