@@ -75,6 +75,12 @@ export interface ProtocolCore<M, P, Req, Rep> {
   /** Output of starting (or restarting from `recovered`): initial timers, messages. */
   start(): Output<M, P, Rep>;
   step(input: Input<M, Req>): Output<M, P, Rep>;
+  /**
+   * Optional: the end of a stretch of inputs a host delivered together (the net runtime calls it
+   * once per event-loop turn). A core may hold sends until then to merge them into fewer messages,
+   * but only when told (by its own configuration) that its host calls this.
+   */
+  endTurn?(): Output<M, P, Rep>;
 }
 
 /** Builds a core from its context; called on first start and on every restart after a crash. */

@@ -86,6 +86,7 @@ function raftConfigOf(config: NodeConfig, stateMachine: () => KvStateMachine, bu
     snapshotCatchUpEntries: Math.min(5_000, Math.floor(config.snapshotThresholdEntries / 10)),
     joinExisting: config.join,
     linearizableReadMode: config.readMode,
+    forwardPerTurn: true, // the net runtime calls endTurn once per event-loop turn
     ...bugs.raftOverrides(),
   });
 }

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { randomInt } from 'node:crypto';
 import type { DurableLog, Transport } from '../core/host.js';
 import type { NodeId, RequestId } from '../core/ids.js';
-import type { ClientReply, CoreFactory, Input, Output, ProtocolCore } from '../core/protocol.js';
+import { noOutput, type ClientReply, type CoreFactory, type Input, type Output, type ProtocolCore } from '../core/protocol.js';
 import type { Envelope } from '../core/envelope.js';
 import { ConcordError, ErrorCode, assert } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
@@ -239,7 +239,11 @@ export class Runtime<M, P, Req, Rep> {
     } finally {
       this.stepping = false;
     }
-    if (this.state === 'running') this.options.afterInputs?.();
+    if (this.state === 'running') {
+      // A core that merges sends per turn (`endTurn`) needs the end of this turn even if it sent nothing yet.
+      if (this.coreInstance.endTurn !== undefined) this.scheduleFlush();
+      this.options.afterInputs?.();
+    }
   }
 
   private step(input: Input<M, Req>): void {
@@ -362,9 +366,17 @@ export class Runtime<M, P, Req, Rep> {
     if (this.flushScheduled || this.state !== 'running') return;
     this.flushScheduled = true;
     setImmediate(() => {
+      // Still flagged: what the core sends at the end of its turn leaves with this flush.
+      this.endTurn();
       this.flushScheduled = false;
       this.flush();
     });
+  }
+
+  private endTurn(): void {
+    const core = this.coreInstance;
+    if (this.state !== 'running' || core.endTurn === undefined) return;
+    this.guard(() => this.handleOutput(core.endTurn?.() ?? noOutput()));
   }
 
   /** End of an event-loop turn: one sync for everything appended, unless one is in flight. */

@@ -49,6 +49,13 @@ export interface RaftConfig<A extends AppTypes> {
    * under load). Off: etcd's behaviour, one append per proposal step while the window allows.
    */
   readonly appendBatching: boolean;
+  /**
+   * A follower sends the proposals and linearizable reads it forwards to its leader once per host
+   * turn (`endTurn`: one `forwardProposals` for every request of the turn, and so one
+   * `forwardedProposalResults` back) instead of once per request. Only for hosts that call
+   * `endTurn` (the net runtime does; the simulator does not, hence off by default).
+   */
+  readonly forwardPerTurn: boolean;
   /** Leader bound on proposed-but-uncommitted entry bytes; proposals beyond it get `OVERLOADED`. */
   readonly maxUncommittedBytes: number;
   /** Requests waiting in the core (proposals, reads, transfers); more get `OVERLOADED`. */
@@ -81,6 +88,7 @@ export const defaultRaftConfig: Omit<RaftConfig<AppTypes>, 'stateMachine'> = Obj
   maxInflightMessages: 256,
   maxSizePerMessageBytes: 1 << 20,
   appendBatching: true,
+  forwardPerTurn: false,
   maxUncommittedBytes: 1 << 26,
   maxPendingRequests: 10_000,
   requestTimeoutTicks: 50,

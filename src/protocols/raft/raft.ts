@@ -233,6 +233,11 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     return this.out.take();
   }
 
+  endTurn(): Output<RaftMessage<Cmd<A>>, RaftRecord<Cmd<A>>, RaftReply<A>> {
+    if (this.config.forwardPerTurn) this.flushForwards();
+    return this.out.take();
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Inspection (read-only; for checkers, tests and hosts)
 
@@ -1041,7 +1046,9 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       this.maybeAutoLeaveJoint();
       this.flushAppends();
       if (this.nextReadBatch.length > 0 && this.readRounds.length === 0) this.startReadRound();
-    } else {
+      // Forwards queued as a follower earlier in this turn: we are no leader to forward to.
+      this.flushForwards();
+    } else if (!this.config.forwardPerTurn || this.leader === null) {
       this.flushForwards();
     }
     this.flushHardState();
@@ -1363,7 +1370,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     if (this.forwardQueue.length > 0) {
       const proposals = this.forwardQueue;
       this.forwardQueue = [];
-      if (this.leader === null) {
+      if (this.leader === null || this.role === 'leader') {
         for (const proposal of proposals) this.replyError(proposal.origin, RaftErrorCode.NotLeader, 'no known leader', 'none');
       } else {
         this.send(this.leader, { type: 'forwardProposals', term: this.term, proposals });
@@ -1372,7 +1379,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     if (this.remoteReadQueue.length > 0) {
       const reads = this.remoteReadQueue;
       this.remoteReadQueue = [];
-      if (this.leader === null) {
+      if (this.leader === null || this.role === 'leader') {
         for (const read of reads) this.replyError(read.requestId, RaftErrorCode.NotLeader, 'no known leader', 'none');
       } else {
         this.remoteReadContext += 1;
