@@ -163,7 +163,7 @@ class KvNode {
   }
 
   private buildRuntime(): KvRuntime {
-    const raftConfig = raftConfigOf(this.config, () => (this.machine = new KvStateMachine()), this.bugs);
+    const raftConfig = raftConfigOf(this.config, () => (this.machine = new KvStateMachine({ shareCommands: false })), this.bugs);
     return new Runtime<KvRaftMessage, KvRaftRecord, KvRaftRequest, KvRaftReply>({
       id: this.config.id,
       peers: [...this.config.peers.keys()].sort(),

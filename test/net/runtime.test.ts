@@ -3,6 +3,7 @@ import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promi
 import { Runtime, type RuntimeOptions } from '../../src/net/runtime.js';
 import { ConcordError, isConcordError } from '../../src/core/errors.js';
 import { ManualLog, MemoryNetwork, TestCore, type TestMessage, type TestReply, type TestRequest } from './runtime-helpers.js';
+import { OutputBuilder, noOutput } from '../../src/core/protocol.js';
 
 type TestRuntime = Runtime<TestMessage, string, TestRequest, TestReply>;
 const started: TestRuntime[] = [];
@@ -149,6 +150,47 @@ describe('Runtime (real host) output contract', () => {
     const restarted = makeRuntime({ id: 'n1', network, log: new ManualLog<string>(logA.appended.slice(0, logA.durableCount), true) });
     restarted.runtime.start();
     expect((await restarted.runtime.request({ type: 'read' })).values).toEqual(['hello']);
+  });
+});
+
+/** A test core that merges per turn: `endTurn` sends one message naming the requests of the turn. */
+class TurnCore extends TestCore {
+  private turn: string[] = [];
+  readonly turns: string[][] = [];
+  override step(input: Parameters<TestCore['step']>[0]): ReturnType<TestCore['step']> {
+    if (input.type === 'request' && input.request.type === 'ignore') this.turn.push(String(input.requestId));
+    return super.step(input);
+  }
+  endTurn(): ReturnType<TestCore['step']> {
+    if (this.turn.length > 0) {
+      this.turns.push(this.turn);
+      const builder = new OutputBuilder<TestMessage, string, TestReply>(this.id);
+      builder.send('n2', { type: 'copy', value: this.turn.join(',') });
+      this.turn = [];
+      return builder.take();
+    }
+    return noOutput();
+  }
+}
+
+describe('Runtime end of turn', () => {
+  it('calls endTurn once per event-loop turn, after every input of the turn, and sends what it returns', async () => {
+    const cores: TurnCore[] = [];
+    const { runtime, network } = makeRuntime({
+      factory: (context) => {
+        const core = new TurnCore(context);
+        cores.push(core);
+        return core;
+      },
+    });
+    runtime.start();
+    for (let index = 0; index < 5; index += 1) ignore(runtime.request({ type: 'ignore' }));
+    expect(network.sent).toHaveLength(0);
+    await nextTurn();
+    ignore(runtime.request({ type: 'ignore' }));
+    await nextTurn();
+    expect(cores[0]!.turns).toEqual([['1', '2', '3', '4', '5'], ['6']]);
+    expect(network.sent.map((sent) => sent.message.value)).toEqual(['1,2,3,4,5', '6']);
   });
 });
 

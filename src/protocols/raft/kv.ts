@@ -65,21 +65,28 @@ export interface KvTypes {
 export interface KvOptions {
   /** Recent changes kept for watchers (a ring; oldest dropped). */
   readonly maxRecentChanges: number;
+  /** Memoize write hashes per command object (for hosts that share one object among replicas). */
+  readonly shareCommands: boolean;
 }
 
-export const defaultKvOptions: KvOptions = { maxRecentChanges: 10_000 };
+export const defaultKvOptions: KvOptions = { maxRecentChanges: 10_000, shareCommands: true };
 
 /**
- * Hash of a write's key and value, memoized per command object: in the simulator every replica
- * applies the very same command object, so the value is hashed once instead of once per replica.
- * (A pure memo: the result depends only on the command's content.)
+ * Hash of a write's key and value, optionally memoized per command object: in the simulator every
+ * replica applies the very same command object, so the value is hashed once instead of once per
+ * replica. A real replica applies each (decoded) command once, where a WeakMap entry per write
+ * costs more than it saves (insertion, plus ephemeron work in every young-generation GC).
  */
 const contentHashes = new WeakMap<object, number>();
 
-function contentHash(command: { readonly key: string; readonly value: string }): number {
+function hashContent(command: { readonly key: string; readonly value: string }): number {
+  return hashString(command.value, hashString(command.key));
+}
+
+function memoizedContentHash(command: { readonly key: string; readonly value: string }): number {
   let hash = contentHashes.get(command);
   if (hash === undefined) {
-    hash = hashString(command.value, hashString(command.key));
+    hash = hashContent(command);
     contentHashes.set(command, hash);
   }
   return hash;
@@ -106,9 +113,11 @@ export class KvStateMachine implements StateMachine<KvTypes> {
   private changesHead = 0;
   private droppedThrough = 0;
   private readonly maxRecentChanges: number;
+  private readonly contentHash: (command: { readonly key: string; readonly value: string }) => number;
 
   constructor(options: Partial<KvOptions> = {}) {
     this.maxRecentChanges = options.maxRecentChanges ?? defaultKvOptions.maxRecentChanges;
+    this.contentHash = (options.shareCommands ?? defaultKvOptions.shareCommands) ? memoizedContentHash : hashContent;
     assert(this.maxRecentChanges >= 1, 'maxRecentChanges must be at least 1');
   }
 
@@ -228,7 +237,7 @@ export class KvStateMachine implements StateMachine<KvTypes> {
       existing.version += 1;
     }
     this.recordChange(revision, 'put', key, value);
-    this.rolling.add(contentHash(command) ^ revision);
+    this.rolling.add(this.contentHash(command) ^ revision);
     return { revision, previous };
   }
 

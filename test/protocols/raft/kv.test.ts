@@ -57,6 +57,22 @@ describe('KvStateMachine', () => {
     expect(copy.digest()).toBe(kv.digest());
   });
 
+  it('digests the same whether write hashes are memoized per command object or not', () => {
+    const shared = new KvStateMachine();
+    const own = new KvStateMachine({ shareCommands: false });
+    const commands = [
+      { op: 'put', key: 'a', value: '1' },
+      { op: 'put', key: 'b', value: '2' },
+      { op: 'cas', key: 'a', expected: '1', value: '3' },
+      { op: 'delete', key: 'b' },
+    ] as const;
+    for (const command of commands) {
+      shared.apply(command);
+      own.apply({ ...command });
+    }
+    expect(own.digest()).toBe(shared.digest());
+  });
+
   it('digests differ when histories differ', () => {
     const left = new KvStateMachine();
     const right = new KvStateMachine();

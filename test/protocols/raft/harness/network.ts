@@ -107,6 +107,13 @@ export class RaftNetwork {
     this.absorb(node, node.core.step(input));
   }
 
+  /** The end of a host turn (`RaftCore.endTurn`): sends what the core merges per turn. */
+  endTurn(id: NodeId): void {
+    const node = this.node(id);
+    if (node.core === null) return;
+    this.absorb(node, node.core.endTurn());
+  }
+
   tick(id: NodeId, count = 1): void {
     for (let tick = 0; tick < count; tick += 1) this.step(id, { type: 'tick' });
   }

@@ -206,6 +206,10 @@ class ScriptRunner {
       this.net().restart(args.positional[0]!);
       return [];
     },
+    'end-turn': (args) => {
+      for (const id of args.positional) this.net().endTurn(id);
+      return [];
+    },
     'hold-sync': (args) => {
       this.net().setHoldSync(args.positional[0]!, args.positional[1] !== 'off');
       return [];
@@ -265,6 +269,7 @@ class ScriptRunner {
       maxMessageBytes: ['maxSizePerMessageBytes', Number],
       maxUncommittedBytes: ['maxUncommittedBytes', Number],
       batching: ['appendBatching', (value) => value === 'true'],
+      forwardPerTurn: ['forwardPerTurn', (value) => value === 'true'],
       requestTimeout: ['requestTimeoutTicks', Number],
       leaseDrift: ['leaseClockDriftMaxRatio', Number],
     };
