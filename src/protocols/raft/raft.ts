@@ -1371,7 +1371,8 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       const proposals = this.forwardQueue;
       this.forwardQueue = [];
       if (this.leader === null || this.role === 'leader') {
-        for (const proposal of proposals) this.replyError(proposal.origin, RaftErrorCode.NotLeader, 'no known leader', 'none');
+        const why = this.forwardRefusal();
+        for (const proposal of proposals) this.replyError(proposal.origin, RaftErrorCode.NotLeader, why, 'none');
       } else {
         this.send(this.leader, { type: 'forwardProposals', term: this.term, proposals });
       }
@@ -1380,13 +1381,19 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       const reads = this.remoteReadQueue;
       this.remoteReadQueue = [];
       if (this.leader === null || this.role === 'leader') {
-        for (const read of reads) this.replyError(read.requestId, RaftErrorCode.NotLeader, 'no known leader', 'none');
+        const why = this.forwardRefusal();
+        for (const read of reads) this.replyError(read.requestId, RaftErrorCode.NotLeader, why, 'none');
       } else {
         this.remoteReadContext += 1;
         this.remoteReadBatches.set(this.remoteReadContext, reads);
         this.send(this.leader, { type: 'readIndexRequest', term: this.term, context: this.remoteReadContext });
       }
     }
+  }
+
+  /** Why queued forwards cannot go out: no leader, or (per-turn forwarding) we became it meanwhile. */
+  private forwardRefusal(): string {
+    return this.role === 'leader' ? 'became the leader while the request was queued for forwarding; retry' : 'no known leader';
   }
 
   private handleMembershipRequest(requestId: RequestId, change: MembershipChange): void {
