@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { randomInt } from 'node:crypto';
 import type { DurableLog, Transport } from '../core/host.js';
 import type { NodeId, RequestId } from '../core/ids.js';
-import { noOutput, type ClientReply, type CoreFactory, type Input, type Output, type ProtocolCore } from '../core/protocol.js';
+import type { ClientReply, CoreFactory, Input, Output, ProtocolCore } from '../core/protocol.js';
 import type { Envelope } from '../core/envelope.js';
 import { ConcordError, ErrorCode, assert } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
@@ -376,7 +376,7 @@ export class Runtime<M, P, Req, Rep> {
   private endTurn(): void {
     const core = this.coreInstance;
     if (this.state !== 'running' || core.endTurn === undefined) return;
-    this.guard(() => this.handleOutput(core.endTurn?.() ?? noOutput()));
+    this.guard(() => this.handleOutput(core.endTurn!()));
   }
 
   /** End of an event-loop turn: one sync for everything appended, unless one is in flight. */

@@ -1367,33 +1367,30 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
   }
 
   private flushForwards(): void {
+    // No one to forward to: no known leader, or (per-turn forwarding) we became it meanwhile.
+    const leader = this.role === 'leader' ? null : this.leader;
     if (this.forwardQueue.length > 0) {
       const proposals = this.forwardQueue;
       this.forwardQueue = [];
-      if (this.leader === null || this.role === 'leader') {
-        const why = this.forwardRefusal();
-        for (const proposal of proposals) this.replyError(proposal.origin, RaftErrorCode.NotLeader, why, 'none');
-      } else {
-        this.send(this.leader, { type: 'forwardProposals', term: this.term, proposals });
-      }
+      if (leader === null) this.refuseForwards(proposals.map((proposal) => proposal.origin));
+      else this.send(leader, { type: 'forwardProposals', term: this.term, proposals });
     }
     if (this.remoteReadQueue.length > 0) {
       const reads = this.remoteReadQueue;
       this.remoteReadQueue = [];
-      if (this.leader === null || this.role === 'leader') {
-        const why = this.forwardRefusal();
-        for (const read of reads) this.replyError(read.requestId, RaftErrorCode.NotLeader, why, 'none');
+      if (leader === null) {
+        this.refuseForwards(reads.map((read) => read.requestId));
       } else {
         this.remoteReadContext += 1;
         this.remoteReadBatches.set(this.remoteReadContext, reads);
-        this.send(this.leader, { type: 'readIndexRequest', term: this.term, context: this.remoteReadContext });
+        this.send(leader, { type: 'readIndexRequest', term: this.term, context: this.remoteReadContext });
       }
     }
   }
 
-  /** Why queued forwards cannot go out: no leader, or (per-turn forwarding) we became it meanwhile. */
-  private forwardRefusal(): string {
-    return this.role === 'leader' ? 'became the leader while the request was queued for forwarding; retry' : 'no known leader';
+  private refuseForwards(requestIds: readonly RequestId[]): void {
+    const why = this.role === 'leader' ? 'became the leader while the request was queued for forwarding; retry' : 'no known leader';
+    for (const requestId of requestIds) this.replyError(requestId, RaftErrorCode.NotLeader, why, 'none');
   }
 
   private handleMembershipRequest(requestId: RequestId, change: MembershipChange): void {
