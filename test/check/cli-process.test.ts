@@ -1,17 +1,13 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findPorcupineData } from '../../src/check/porcupine-data.js';
+import { concord } from '../cli/run-concord.js';
 
 // The issue's "done" commands, run as a real process through the compiled CLI (`npm test` builds
 // first through `pretest`): exit codes come from the process, not from `runCheckCommand`, so a
 // broken CLI entry point (e.g. a command registered twice) fails here.
-function concord(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, ['dist/cli/main.js', ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 const data = findPorcupineData();
 const scratch = mkdtempSync(join(tmpdir(), 'concord-check-cli-'));

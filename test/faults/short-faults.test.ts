@@ -11,14 +11,15 @@ import { runScenario } from '../jepsen/harness/run.js';
  * isolated leader). The first test is their control (the correct build under kills and an isolated
  * leader); test/jepsen/broken-builds.test.ts pairs each with a control on the exact same schedule.
  */
+/** Every run here follows a fixed schedule of faults on 3 nodes (no timed nemeses). */
+const scheduled = { nodes: 3, durationMs: 0, nemeses: [] } as const;
+
 describe('short fault suite (real processes)', () => {
   it('kill -9 leader, isolated leader, torn WAL record, corrupted WAL record: linearizable, nothing lost', async () => {
     expectValid(await runScenario({
       name: 'ci-faults',
       seed: 901,
-      nodes: 3,
-      durationMs: 0,
-      nemeses: [],
+      ...scheduled,
       schedule: ['kill-leader', 'partition-leader', 'torn-wal', 'corrupt-wal'],
       holdMs: [1_000, 1_500],
       quietMs: [500, 800],
@@ -30,9 +31,7 @@ describe('short fault suite (real processes)', () => {
     expectViolation(await runScenario({
       name: 'ci-broken-ack-before-fsync',
       seed: 902,
-      nodes: 3,
-      durationMs: 0,
-      nemeses: [],
+      ...scheduled,
       // Mostly inserts (each acknowledged one is checked directly), and a gap long enough for the
       // restarted cluster to acknowledge writes again before the next kill: with the default mix
       // and 1.5 s gaps the violation was sometimes missed under load.
@@ -50,9 +49,7 @@ describe('short fault suite (real processes)', () => {
     expectViolation(await runScenario({
       name: 'ci-broken-stale-local-reads',
       seed: 903,
-      nodes: 3,
-      durationMs: 0,
-      nemeses: [],
+      ...scheduled,
       // Mostly reads, so the clients of the isolated leader read (stale) many times before a
       // write to it blocks them; with the default mix and 2 s holds a fast run once saw no stale read.
       schedule: ['partition-leader', 'partition-leader', 'partition-leader'],

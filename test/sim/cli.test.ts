@@ -1,14 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { concord } from '../cli/run-concord.js';
 
-// Runs the compiled CLI (`npm test` builds first through `pretest`).
-function concord(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, ['dist/cli/main.js', ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 const scratch = mkdtempSync(join(tmpdir(), 'concord-sim-cli-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
