@@ -36,6 +36,15 @@ export interface LocalNode {
   process: ChildProcess | null;
 }
 
+/**
+ * V8 flags for every node process. A young generation of 4 MiB semi-spaces (V8's default grows to
+ * 16 MiB) makes scavenges shorter and more frequent: a replica keeps the entries it receives until
+ * the next snapshot, so each scavenge copies what arrived since the last one, and with the larger
+ * semi-space those pauses (3–12 ms) were the commonest stall behind the write p99. Measured in
+ * BENCHMARKS.md ("Young-generation size").
+ */
+export const nodeRuntimeFlags: readonly string[] = ['--max-semi-space-size=4'];
+
 /** The package's CLI entry point (dist/cli/main.js), found from this module's location. */
 export function cliEntryPoint(): string {
   let directory = path.dirname(fileURLToPath(import.meta.url));
@@ -99,7 +108,7 @@ export class LocalCluster {
     const logFd = openSync(node.logFile, 'a');
     const args = [cliEntryPoint(), ...this.nodeArguments(id)];
     const env = { ...process.env, ...(this.options.secret === undefined ? {} : { CONCORD_SECRET: this.options.secret }) };
-    const child = spawn(process.execPath, args, { stdio: ['ignore', logFd, logFd], env });
+    const child = spawn(process.execPath, [...nodeRuntimeFlags, ...args], { stdio: ['ignore', logFd, logFd], env });
     closeSync(logFd);
     node.process = child;
     this.exits.set(id, new Promise((resolve) => {

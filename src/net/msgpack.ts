@@ -76,7 +76,9 @@ function checkPlainObject(value: object | null): string | null {
   }
   const prototype = Object.getPrototypeOf(value) as unknown;
   if (prototype !== Object.prototype && prototype !== null) return `unsupported object ${String((value as { constructor?: { name?: string } }).constructor?.name)}`;
-  for (const key of Object.keys(value)) {
+  // for…in rather than Object.keys: no array per object on the receive path of every message.
+  // The prototype is Object.prototype (no enumerable properties) or null, so it visits own keys only.
+  for (const key in value) {
     const problem = checkPlainData((value as Record<string, unknown>)[key]);
     if (problem !== null) return problem;
   }
