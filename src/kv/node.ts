@@ -211,6 +211,7 @@ class KvNode {
   private shutdown(fatal: unknown): Promise<void> {
     if (this.stopping !== null) return this.stopping;
     this.stopping = (async () => {
+      if (fatal === null) await this.handOffLeadership();
       for (const timer of this.timers) clearInterval(timer);
       this.service.watchHub.closeAll(new Error('node stopping'));
       await this.http.close().catch(() => undefined);
@@ -222,6 +223,24 @@ class KvNode {
       this.resolveStopped({ fatal });
     })();
     return this.stopping;
+  }
+
+  /**
+   * A leader that stops on purpose first hands leadership to its most caught-up voter (as etcd
+   * does): a planned restart then costs no election timeout, and writes forwarded to it are
+   * refused (and retried by followers) instead of left without an answer. Bounded by one election
+   * timeout, after which the core abandons the transfer; any failure (no other voter, no quorum,
+   * the target stopping too) just lets the stop go on.
+   */
+  private async handOffLeadership(): Promise<void> {
+    if (!this.runtime.running || this.liveCore().status().role !== 'leader') return;
+    const timeoutMs = this.config.electionTimeoutTicks * this.config.tickIntervalMs;
+    try {
+      const status = await this.service.transferLeader(null, { timeoutMs });
+      this.log.info({ leader: status.leader, term: status.term }, 'handed leadership over before stopping');
+    } catch (error) {
+      this.log.warn({ err: error }, 'could not hand leadership over before stopping');
+    }
   }
 }
 
