@@ -233,11 +233,12 @@ class KvNode {
    * the target stopping too) just lets the stop go on.
    */
   private async handOffLeadership(): Promise<void> {
-    if (!this.runtime.running || this.liveCore().status().role !== 'leader') return;
+    const status = this.liveCore().status();
+    if (!this.runtime.running || status.role !== 'leader' || status.membership.voters.length < 2) return;
     const timeoutMs = this.config.electionTimeoutTicks * this.config.tickIntervalMs;
     try {
-      const status = await this.service.transferLeader(null, { timeoutMs });
-      this.log.info({ leader: status.leader, term: status.term }, 'handed leadership over before stopping');
+      const after = await this.service.transferLeader(null, { timeoutMs });
+      this.log.info({ leader: after.leader, term: after.term }, 'handed leadership over before stopping');
     } catch (error) {
       this.log.warn({ err: error }, 'could not hand leadership over before stopping');
     }
