@@ -91,6 +91,9 @@ function raftConfigOf(config: NodeConfig, stateMachine: () => KvStateMachine, bu
   });
 }
 
+/** Upper bound on how long a stopping leader waits for its hand-over (see `handOffLeadership`). */
+const maxHandOffMs = 500;
+
 /** The parts of one running node and their start / stop order. */
 class KvNode {
   private machine: KvStateMachine | null = null;
@@ -228,19 +231,20 @@ class KvNode {
   /**
    * A leader that stops on purpose first hands leadership to its most caught-up voter (as etcd
    * does): a planned restart then costs no election timeout, and writes forwarded to it are
-   * refused (and retried by followers) instead of left without an answer. Bounded by one election
-   * timeout, after which the core abandons the transfer; any failure (no other voter, no quorum,
-   * the target stopping too) just lets the stop go on.
+   * refused (and retried by followers) instead of left without an answer. A transfer to a live,
+   * caught-up voter takes a few round trips; the wait is bounded by one election timeout and at
+   * most `maxHandOffMs` (when the whole cluster stops at once the target is stopping too, and the
+   * stop must not hang on it). A failed hand-over just lets the stop go on.
    */
   private async handOffLeadership(): Promise<void> {
     const status = this.liveCore().status();
     if (!this.runtime.running || status.role !== 'leader' || status.membership.voters.length < 2) return;
-    const timeoutMs = this.config.electionTimeoutTicks * this.config.tickIntervalMs;
+    const timeoutMs = Math.min(maxHandOffMs, this.config.electionTimeoutTicks * this.config.tickIntervalMs);
     try {
       const after = await this.service.transferLeader(null, { timeoutMs });
       this.log.info({ leader: after.leader, term: after.term }, 'handed leadership over before stopping');
     } catch (error) {
-      this.log.warn({ err: error }, 'could not hand leadership over before stopping');
+      this.log.info({ reason: error instanceof Error ? error.message : String(error) }, 'stopping without handing leadership over');
     }
   }
 }
