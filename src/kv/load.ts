@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import * as hdr from 'hdr-histogram-js';
 import { Rng } from '../core/rng.js';
 
@@ -17,6 +18,8 @@ export interface LoadOptions {
   readonly keyspace: number;
   readonly serializable: boolean;
   readonly token?: string;
+  /** CA certificate (PEM) trusted for https endpoints (default: the system's). */
+  readonly ca?: Buffer;
   readonly timeoutMs: number;
   /** Called about every 100 ms with the fraction done. */
   readonly onProgress?: (done: number, opsSoFar: number) => void;
@@ -42,8 +45,13 @@ function makeKey(index: number, bytes: number): string {
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-  const agent = new http.Agent({ keepAlive: true, maxSockets: options.clients });
   const urls = options.endpoints.map((endpoint) => new URL(endpoint.includes('://') ? endpoint : `http://${endpoint}`));
+  const secure = urls.map((url) => url.protocol === 'https:');
+  if (secure.some((isSecure) => isSecure !== secure[0])) throw new Error('endpoints must all be http or all https');
+  const agent = secure[0] === true
+    ? new https.Agent({ keepAlive: true, maxSockets: options.clients, ...(options.ca === undefined ? {} : { ca: options.ca }) })
+    : new http.Agent({ keepAlive: true, maxSockets: options.clients });
+  const requestFn = secure[0] === true ? https.request : http.request;
   const value = 'v'.repeat(options.valueBytes);
   const putBody = JSON.stringify({ value });
   const headers: Record<string, string> = options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
@@ -51,7 +59,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const rng = Rng.fromSeed(0x9e3779b9);
   const nextKey = (): string => makeKey(rng.int(0, options.keyspace - 1), options.keyBytes);
   const send = (url: URL, method: string, path: string, body: string | undefined): Promise<number> => new Promise((resolve, reject) => {
-    const request = http.request({ host: url.hostname, port: url.port, method, path, agent, timeout: options.timeoutMs, headers: { ...headers, 'content-length': body === undefined ? 0 : Buffer.byteLength(body) } }, (response) => {
+    const request = requestFn({ host: url.hostname, port: url.port, method, path, agent, timeout: options.timeoutMs, headers: { ...headers, 'content-length': body === undefined ? 0 : Buffer.byteLength(body) } }, (response) => {
       response.on('data', () => undefined);
       response.on('end', () => resolve(response.statusCode ?? 0));
       response.on('error', reject);

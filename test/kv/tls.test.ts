@@ -9,6 +9,7 @@ import pino from 'pino';
 import type { NodeConfig } from '../../src/kv/config.js';
 import { startNode, type RunningNode } from '../../src/kv/node.js';
 import { freePorts } from '../../src/kv/local-cluster.js';
+import { runLoad, type LoadOptions } from '../../src/kv/load.js';
 
 /**
  * TLS end to end: three nodes in this process with HTTPS on the API and mutual TLS between peers
@@ -84,4 +85,18 @@ describe('TLS for the API and between peers', () => {
     });
     expect(plain).not.toBe('status 200');
   });
+
+  it('runs the closed-loop bench (concord bench) over HTTPS with the cluster CA, and fails without it', async () => {
+    const load = (extra: Partial<LoadOptions>): ReturnType<typeof runLoad> => runLoad({
+      endpoints: nodes.map((node) => `https://127.0.0.1:${node.httpAddress.port}`),
+      op: 'put', clients: 4, seconds: 0.5, warmupSeconds: 0, keyBytes: 16, valueBytes: 32, keyspace: 100,
+      serializable: false, timeoutMs: 3_000, ...extra,
+    });
+    const trusted = await load({ ca });
+    expect(trusted.errors).toBe(0);
+    expect(trusted.ops).toBeGreaterThan(0);
+    const untrusted = await load({});
+    expect(untrusted.ops).toBe(0);
+    expect(untrusted.firstError).toMatch(/certificate/i);
+  }, 30_000);
 });

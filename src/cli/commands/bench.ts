@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { runLoad } from '../../kv/load.js';
 import { endpointList, withClientOptions, type ClientFlags } from '../kv-options.js';
@@ -45,6 +46,7 @@ export function registerBench(program: Command): void {
         keyspace: Number(flags.keyspace),
         serializable: flags.serializable === true,
         token: flags.token,
+        ...(flags.caFile === undefined ? {} : { ca: readFileSync(flags.caFile) }),
         timeoutMs: Number(flags.timeoutMs),
         onProgress: (done, ops) => bar?.update(Math.round(done * 100), { ops }),
       });
