@@ -4,6 +4,7 @@ export * from './errors.js';
 export * from './codec.js';
 export * from './protocol.js';
 export * from './rng.js';
+export * from './hash.js';
 export * from './storage.js';
 export * from './history.js';
 export * from './host.js';

@@ -1,3 +1,5 @@
+import { fnv1a32, mix32 } from './hash.js';
+
 /**
  * A seeded, splittable pseudo-random generator (xoshiro128** seeded through splitmix32).
  *
@@ -101,21 +103,4 @@ export class Rng {
 
 function rotl(value: number, bits: number): number {
   return ((value << bits) | (value >>> (32 - bits))) >>> 0;
-}
-
-function mix32(value: number): number {
-  let z = value >>> 0;
-  z = Math.imul(z ^ (z >>> 16), 0x7feb352d);
-  z = Math.imul(z ^ (z >>> 15), 0x846ca68b);
-  return (z ^ (z >>> 16)) >>> 0;
-}
-
-/** FNV-1a over UTF-16 code units; stable across runs and platforms. */
-export function fnv1a32(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let index = 0; index < text.length; index += 1) {
-    hash ^= text.charCodeAt(index);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
 }

@@ -1,3 +1,5 @@
+import { fnv1a32 } from '../core/hash.js';
+
 /**
  * The trace hash: a running 64-bit hash (two 32-bit lanes) over every event a simulation
  * processes — its time, kind, nodes and content. Two runs with the same seed produce the same
@@ -34,14 +36,9 @@ function finalMix(high: number, low: number): string {
   return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
 }
 
-/** Hashes a string's UTF-16 code units into a 32-bit value (FNV-1a). */
+/** Hashes a string's UTF-16 code units into a signed 32-bit value (FNV-1a, src/core/hash.ts). */
 export function hashString(text: string, seed = 0x811c9dc5): number {
-  let hash = seed | 0;
-  for (let index = 0; index < text.length; index += 1) {
-    hash ^= text.charCodeAt(index);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash | 0;
+  return fnv1a32(text, seed) | 0;
 }
 
 const depthMax = 32;

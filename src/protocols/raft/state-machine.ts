@@ -1,5 +1,6 @@
 import { assert } from '../../core/errors.js';
 import type { AppTypes } from './types.js';
+import { fnv1a32, mix32 } from '../../core/hash.js';
 
 /**
  * The replicated application. Pure and deterministic: the same commands in the same order give
@@ -59,23 +60,8 @@ export function decodeJson(bytes: Uint8Array): unknown {
   return JSON.parse(decoder.decode(bytes));
 }
 
-/** A 32-bit avalanche mix (for rolling digests). */
-export function mix32(value: number): number {
-  let z = value >>> 0;
-  z = Math.imul(z ^ (z >>> 16), 0x7feb352d);
-  z = Math.imul(z ^ (z >>> 15), 0x846ca68b);
-  return (z ^ (z >>> 16)) >>> 0;
-}
-
-/** FNV-1a of a string continued from `seed`. */
-export function hashString(text: string, seed = 0x811c9dc5): number {
-  let hash = seed >>> 0;
-  for (let position = 0; position < text.length; position += 1) {
-    hash ^= text.charCodeAt(position);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
-}
+/** `mix32` for rolling digests; `hashString` is FNV-1a continued from a seed (src/core/hash.ts). */
+export { mix32, fnv1a32 as hashString };
 
 /** A 64-bit rolling digest kept as two 32-bit lanes; `add` folds in one event. */
 export class RollingDigest {
