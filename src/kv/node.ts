@@ -237,8 +237,9 @@ class KvNode {
    * stop must not hang on it). A failed hand-over just lets the stop go on.
    */
   private async handOffLeadership(): Promise<void> {
+    if (!this.runtime.running) return;
     const status = this.liveCore().status();
-    if (!this.runtime.running || status.role !== 'leader' || status.membership.voters.length < 2) return;
+    if (status.role !== 'leader' || status.membership.voters.length < 2) return;
     const timeoutMs = Math.min(maxHandOffMs, this.config.electionTimeoutTicks * this.config.tickIntervalMs);
     try {
       const after = await this.service.transferLeader(null, { timeoutMs });
