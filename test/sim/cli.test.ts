@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { concord } from '../cli/run-concord.js';
 
-
 const scratch = mkdtempSync(join(tmpdir(), 'concord-sim-cli-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 

@@ -188,6 +188,12 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
   constructor(context: CoreContext<RaftRecord<Cmd<A>>>, config: RaftConfig<A>) {
     this.id = context.id;
     this.config = config;
+    if (config.forwardPerTurn) {
+      this.endTurn = () => {
+        this.flushForwards();
+        return this.out.take();
+      };
+    }
     this.rng = context.rng;
     this.out = new OutputBuilder(context.id);
     this.machine = config.stateMachine();
@@ -233,10 +239,11 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     return this.out.take();
   }
 
-  endTurn(): Output<RaftMessage<Cmd<A>>, RaftRecord<Cmd<A>>, RaftReply<A>> {
-    if (this.config.forwardPerTurn) this.flushForwards();
-    return this.out.take();
-  }
+  /**
+   * Present only with `forwardPerTurn`: a host calls it at the end of each turn (and schedules an
+   * end of turn only for cores that have it), so a core that merges nothing costs its host nothing.
+   */
+  readonly endTurn?: () => Output<RaftMessage<Cmd<A>>, RaftRecord<Cmd<A>>, RaftReply<A>>;
 
   // ---------------------------------------------------------------------------------------------
   // Inspection (read-only; for checkers, tests and hosts)

@@ -107,10 +107,10 @@ export class RaftNetwork {
     this.absorb(node, node.core.step(input));
   }
 
-  /** The end of a host turn (`RaftCore.endTurn`): sends what the core merges per turn. */
+  /** The end of a host turn (`RaftCore.endTurn`, present with `forwardPerTurn`): sends what the core merges per turn. */
   endTurn(id: NodeId): void {
     const node = this.node(id);
-    if (node.core === null) return;
+    if (node.core?.endTurn === undefined) return;
     this.absorb(node, node.core.endTurn());
   }
 
