@@ -46,12 +46,12 @@ function makeKey(index: number, bytes: number): string {
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
   const urls = options.endpoints.map((endpoint) => new URL(endpoint.includes('://') ? endpoint : `http://${endpoint}`));
-  const secure = urls.map((url) => url.protocol === 'https:');
-  if (secure.some((isSecure) => isSecure !== secure[0])) throw new Error('endpoints must all be http or all https');
-  const agent = secure[0] === true
+  const secure = urls[0]?.protocol === 'https:';
+  if (urls.some((url) => (url.protocol === 'https:') !== secure)) throw new Error('endpoints must all be http or all https');
+  const agent = secure
     ? new https.Agent({ keepAlive: true, maxSockets: options.clients, ...(options.ca === undefined ? {} : { ca: options.ca }) })
     : new http.Agent({ keepAlive: true, maxSockets: options.clients });
-  const requestFn = secure[0] === true ? https.request : http.request;
+  const requestFn = secure ? https.request : http.request;
   const value = 'v'.repeat(options.valueBytes);
   const putBody = JSON.stringify({ value });
   const headers: Record<string, string> = options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };

@@ -5,11 +5,9 @@ import https from 'node:https';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
-import type { NodeConfig } from '../../src/kv/config.js';
-import { startNode, type RunningNode } from '../../src/kv/node.js';
-import { freePorts } from '../../src/kv/local-cluster.js';
+import type { RunningNode } from '../../src/kv/node.js';
 import { runLoad, type LoadOptions } from '../../src/kv/load.js';
+import { inProcessCluster, type InProcessCluster } from './in-process-cluster.js';
 
 /**
  * TLS end to end: three nodes in this process with HTTPS on the API and mutual TLS between peers
@@ -41,6 +39,7 @@ function httpsRequest(url: string, method: string, ca: Buffer, body?: string): P
 }
 
 describe('TLS for the API and between peers', () => {
+  let cluster: InProcessCluster | null = null;
   const nodes: RunningNode[] = [];
   let directory = '';
   let ca: Buffer;
@@ -49,21 +48,12 @@ describe('TLS for the API and between peers', () => {
     directory = mkdtempSync(path.join(os.tmpdir(), 'concord-tls-test-'));
     const files = makeCertificates(directory);
     ca = readFileSync(files.ca);
-    const ports = await freePorts(6);
-    const peers = new Map([1, 2, 3].map((index) => [`n${index}`, { host: '127.0.0.1', port: ports[index - 1]! }]));
-    for (let index = 1; index <= 3; index += 1) {
-      const config: NodeConfig = {
-        id: `n${index}`, peers, http: { host: '127.0.0.1', port: ports[index + 2]! }, dataDir: path.join(directory, `n${index}`),
-        secret: 'test-secret-0123456789abcdef', secretIsDefault: false, token: undefined,
-        tls: { certFile: files.cert, keyFile: files.key, caFile: files.ca }, join: false,
-        tickIntervalMs: 10, electionTimeoutTicks: 20, heartbeatIntervalTicks: 2, requestTimeoutMs: 3_000, logLevel: 'silent', readMode: 'readIndex', enableFaultInjection: false, snapshotThresholdEntries: 50_000, forwardWrites: 'raft',
-      };
-      nodes.push(await startNode(config, pino({ level: 'silent' })));
-    }
+    cluster = await inProcessCluster({ tls: { certFile: files.cert, keyFile: files.key, caFile: files.ca } });
+    for (const index of [0, 1, 2]) nodes.push(await cluster.start(index));
   }, 60_000);
 
   afterAll(async () => {
-    for (const node of nodes) await node.stop();
+    await cluster?.cleanup();
     rmSync(directory, { recursive: true, force: true });
   });
 
