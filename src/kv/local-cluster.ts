@@ -40,7 +40,7 @@ export interface LocalNode {
  * V8 flags for every node process. A young generation of 4 MiB semi-spaces (V8's default grows to
  * 16 MiB) makes scavenges shorter and more frequent: a replica keeps the entries it receives until
  * the next snapshot, so each scavenge copies what arrived since the last one, and with the larger
- * semi-space those pauses (5–12 ms) were the commonest stall behind the write p99. Measured in
+ * semi-space those pauses (5–20 ms) were the commonest stall behind the write p99. Measured in
  * BENCHMARKS.md ("Young-generation size").
  */
 export const nodeRuntimeFlags: readonly string[] = ['--max-semi-space-size=4'];
