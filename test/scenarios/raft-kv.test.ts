@@ -66,7 +66,7 @@ describe('raft-kv-bug-vote (votes granted without the §5.4.1 up-to-date check)'
     const result = getScenario(name).run({ seed: 3, stopOnViolation: false });
     expect(result.violations[0]?.checker).toBe('raft-safety');
     const linearizability = result.violations.find((violation) => violation.checker === 'linearizability');
-    expect(linearizability?.message, replay(name, 3)).toMatch(/^not linearizable: key "x"/);
+    expect(linearizability?.message, replay(name, 3)).toMatch(/^not linearizable: key "/); // which key depends on the schedule
   });
 
   it('a 10-seed sweep catches it on several seeds, always through a named Raft property', async () => {

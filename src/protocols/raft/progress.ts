@@ -89,7 +89,8 @@ export class Progress {
   sentCommit = 0;
   /**
    * Highest index of an entry this member forwarded to us (a follower's client waits for it): the
-   * member should learn the commit index through it at once, even while appends are batched.
+   * member should get the entry, and learn the commit index through it, at once, even while
+   * appends are batched.
    */
   forwardedIndex = 0;
   /** Highest heartbeat context this member has echoed (ReadIndex / lease rounds). */
@@ -173,6 +174,11 @@ export class Progress {
   /** Whether an (empty) append could tell the member a higher commit index it is able to use. */
   canBumpCommit(commit: number): boolean {
     return commit > this.sentCommit && this.sentCommit < this.next - 1;
+  }
+
+  /** Whether entries this member forwarded to us are not yet sent to it (its client waits for them). */
+  awaitsForwardedEntries(): boolean {
+    return this.forwardedIndex >= this.next;
   }
 
   /** Whether the member waits for the commit of an entry it forwarded, and `commit` tells it more. */

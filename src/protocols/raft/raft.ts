@@ -944,13 +944,16 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
   /**
    * Sends the next append to `to` if flow control allows; returns whether entries were sent.
    * With `appendBatching`, a follower with appends in flight gets more only once a full
-   * message's worth is pending (otherwise its next acknowledgement triggers the send).
+   * message's worth is pending (otherwise its next acknowledgement triggers the send) — unless
+   * the pending entries include ones it forwarded: it cannot answer its clients before it holds
+   * them, and holding them for its round trip cost ~2 ms of a follower put's ~7 ms at 64 clients.
    */
   private maybeSendAppend(to: NodeId, pr: Progress, allowEmpty: boolean, urgent = false): boolean {
     if (pr.isPaused()) return false;
     const last = this.raftLog.lastIndex();
     if (this.raftLog.term(pr.next - 1) === undefined) return this.sendSnapshot(to, pr);
-    if (pr.state === 'replicate' && this.config.appendBatching && pr.inflights.count > 0 && !urgent) {
+    const batching = this.config.appendBatching && !urgent && !pr.awaitsForwardedEntries();
+    if (pr.state === 'replicate' && batching && pr.inflights.count > 0) {
       if (this.raftLog.bytesBetween(pr.next, last) < this.config.maxSizePerMessageBytes) {
         // A follower whose client waits for a forwarded entry learns the commit now, not one round
         // later after its own acknowledgement (an empty append: no entries, only the commit index).
