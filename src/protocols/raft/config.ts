@@ -46,7 +46,8 @@ export interface RaftConfig<A extends AppTypes> {
   /**
    * Appends to a follower that already has one in flight wait for its acknowledgement unless a
    * full message's worth is pending (adaptive batching: low latency when idle, large batches
-   * under load). Off: etcd's behaviour, one append per proposal step while the window allows.
+   * under load), or the pending entries include ones that follower forwarded. Off: etcd's
+   * behaviour, one append per proposal step while the window allows.
    */
   readonly appendBatching: boolean;
   /**
