@@ -1,11 +1,11 @@
 import type { NodeId } from '../core/ids.js';
 import type { RaftLogView } from '../protocols/raft/raft.js';
-import type { LogEntry, RaftStatus } from '../protocols/raft/types.js';
+import type { LogEntry, RaftBrief } from '../protocols/raft/types.js';
 import { canonicalJson } from './values.js';
 
 /**
  * Raft's five safety properties (Raft paper, Figure 3), checked incrementally after every
- * simulator event through a core's read-only inspection API (`status()`, `log`):
+ * simulator event through a core's read-only inspection API (`brief()`, `digest()`, `log`):
  *
  * - **Election Safety**: at most one leader per term.
  * - **Leader Append-Only**: a leader never overwrites or deletes entries of its log in its term.
@@ -31,7 +31,9 @@ import { canonicalJson } from './values.js';
 /** What the checker reads of one node (a `RaftCore` satisfies it). */
 export interface RaftInspectable<C> {
   readonly id: NodeId;
-  status(): RaftStatus;
+  brief(): RaftBrief;
+  /** The state machine's digest at the applied index; read only when that index moves. */
+  digest(): string;
   readonly log: RaftLogView<C>;
 }
 
@@ -105,12 +107,12 @@ export class RaftInvariants {
     const before = this.violationCount;
     const track = this.track(id, incarnation, core);
     if (core === null) return false;
-    const status = core.status();
+    const status = core.brief();
     this.observeLog(track, core.log);
     if (status.role === 'leader') this.observeLeader(track, status.term, core.log);
     else track.leaderTerm = 0;
     if (status.commitIndex > track.commitChecked) this.observeCommit(track, status, core.log);
-    if (status.appliedIndex !== track.appliedSeen) this.observeApplied(track, status.appliedIndex, status.digest);
+    if (status.appliedIndex !== track.appliedSeen) this.observeApplied(track, status.appliedIndex, core.digest());
     return this.violationCount !== before;
   }
 
@@ -216,7 +218,7 @@ export class RaftInvariants {
 
   // ── State Machine Safety ───────────────────────────────────────────────────────────────────
 
-  private observeCommit(track: NodeTrack, status: RaftStatus, log: RaftLogView<unknown>): void {
+  private observeCommit(track: NodeTrack, status: RaftBrief, log: RaftLogView<unknown>): void {
     const id = status.id;
     const first = log.firstIndex();
     const from = track.commitChecked + 1;

@@ -389,11 +389,11 @@ function watchLeaders(sim: Sim, endUs: number, handlers: { onElected(leader: Lea
     const leader = currentLeader(sim);
     if (leader !== null && leader.term > lastTerm) {
       lastTerm = leader.term;
-      watched = { id: leader.id, term: leader.term, commit: sim.core(leader.id)!.status().commitIndex };
+      watched = { id: leader.id, term: leader.term, commit: sim.core(leader.id)!.brief().commitIndex };
       handlers.onElected(leader);
     }
     if (watched !== null && leader !== null && leader.id === watched.id && leader.term === watched.term && sim.status(leader.id) === 'up') {
-      if (sim.core(leader.id)!.status().commitIndex > watched.commit) {
+      if (sim.core(leader.id)!.brief().commitIndex > watched.commit) {
         watched = null;
         handlers.onFirstCommit(leader);
       }
@@ -546,7 +546,7 @@ function leaderOf(view: Pick<View, 'nodeIds' | 'core' | 'status'>): Core | null 
   for (const id of view.nodeIds) {
     const core = view.core(id);
     if (core === null || view.status(id) !== 'up') continue;
-    const status = core.status();
+    const status = core.brief();
     if (status.role === 'leader' && status.term > bestTerm) {
       best = core;
       bestTerm = status.term;

@@ -36,6 +36,7 @@ import {
   type RaftReply,
   type RaftRequest,
   type RaftRole,
+  type RaftBrief,
   type RaftStatus,
   type SnapshotMeta,
 } from './types.js';
@@ -247,6 +248,11 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
 
   // ---------------------------------------------------------------------------------------------
   // Inspection (read-only; for checkers, tests and hosts)
+
+  brief(): RaftBrief {
+    const snapshot = this.snapshot?.meta;
+    return { id: this.id, role: this.role, term: this.term, commitIndex: this.commit, appliedIndex: this.applied, snapshotIndex: snapshot?.index ?? 0, snapshotTerm: snapshot?.term ?? 0 };
+  }
 
   status(): RaftStatus {
     let progress: Record<NodeId, ProgressStatus> | null = null;
