@@ -238,7 +238,7 @@ class KvNode {
    */
   private async handOffLeadership(): Promise<void> {
     if (!this.runtime.running) return;
-    const status = this.liveCore().status();
+    const status = this.liveCore().brief();
     if (status.role !== 'leader' || status.membership.voters.length < 2) return;
     const timeoutMs = Math.min(maxHandOffMs, this.config.electionTimeoutTicks * this.config.tickIntervalMs);
     try {

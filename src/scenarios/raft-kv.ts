@@ -308,7 +308,7 @@ function completeError(reply: Reply & { type: 'error' }, operation: ClientOperat
 
 // ── the Raft nemesis: membership changes, transfers, leader crashes ─────────────────────────────
 
-/** The node leading the highest term among the running nodes, with its status. */
+/** The node leading the highest term among the running nodes, with its configuration and term. */
 interface LeaderInfo {
   readonly id: NodeId;
   readonly membership: Membership;
@@ -316,7 +316,7 @@ interface LeaderInfo {
 }
 
 function currentLeader(sim: Sim): LeaderInfo | null {
-  const status = leaderOf(sim)?.status();
+  const status = leaderOf(sim)?.brief();
   return status === undefined ? null : { id: status.id, membership: status.membership, term: status.term };
 }
 

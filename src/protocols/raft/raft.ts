@@ -251,7 +251,7 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
 
   brief(): RaftBrief {
     const snapshot = this.snapshot?.meta;
-    return { id: this.id, role: this.role, term: this.term, commitIndex: this.commit, appliedIndex: this.applied, snapshotIndex: snapshot?.index ?? 0, snapshotTerm: snapshot?.term ?? 0 };
+    return { id: this.id, role: this.role, term: this.term, commitIndex: this.commit, appliedIndex: this.applied, snapshotIndex: snapshot?.index ?? 0, snapshotTerm: snapshot?.term ?? 0, membership: this.membership };
   }
 
   status(): RaftStatus {

@@ -285,25 +285,19 @@ export interface RaftBrief {
   readonly appliedIndex: number;
   readonly snapshotIndex: number;
   readonly snapshotTerm: number;
+  /** The current configuration (the core's own object, not a copy). */
+  readonly membership: Membership;
 }
 
 /** A read-only picture of one node (the digest and progress table cost more than `RaftBrief`). */
-export interface RaftStatus {
-  readonly id: NodeId;
-  readonly role: RaftRole;
-  readonly term: number;
+export interface RaftStatus extends RaftBrief {
   readonly vote: NodeId | null;
   readonly leader: NodeId | null;
-  readonly commitIndex: number;
-  readonly appliedIndex: number;
   /** Highest index known durable on this node's own disk. */
   readonly durableIndex: number;
   readonly firstIndex: number;
   readonly lastIndex: number;
   readonly lastTerm: number;
-  readonly snapshotIndex: number;
-  readonly snapshotTerm: number;
-  readonly membership: Membership;
   /** The state machine's digest at `appliedIndex` (sessions included). */
   readonly digest: string;
   readonly leadTransferee: NodeId | null;
