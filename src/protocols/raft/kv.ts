@@ -1,5 +1,6 @@
 import { assert } from '../../core/errors.js';
-import { decodeJson, encodeJson, hashString, RollingDigest, type StateMachine } from './state-machine.js';
+import { fnv1a32 } from '../../core/hash.js';
+import { decodeJson, encodeJson, RollingDigest, type StateMachine } from './state-machine.js';
 
 /**
  * The reference application: a key-value store with etcd-style revisions.
@@ -80,7 +81,7 @@ export const defaultKvOptions: KvOptions = { maxRecentChanges: 10_000, shareComm
 const contentHashes = new WeakMap<object, number>();
 
 function hashContent(command: { readonly key: string; readonly value: string }): number {
-  return hashString(command.value, hashString(command.key));
+  return fnv1a32(command.value, fnv1a32(command.key));
 }
 
 function memoizedContentHash(command: { readonly key: string; readonly value: string }): number {
@@ -247,7 +248,7 @@ export class KvStateMachine implements StateMachine<KvTypes> {
     this.sortedKeys = null;
     this.revisionValue += 1;
     this.recordChange(this.revisionValue, 'delete', key, null);
-    this.rolling.add(hashString(key, 0x2545f491) ^ this.revisionValue);
+    this.rolling.add(fnv1a32(key, 0x2545f491) ^ this.revisionValue);
     return { op: 'delete', revision: this.revisionValue, deleted: true };
   }
 

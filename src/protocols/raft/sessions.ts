@@ -1,6 +1,7 @@
 import { assert } from '../../core/errors.js';
 import type { ClientSession } from './types.js';
-import { hashString, RollingDigest } from './state-machine.js';
+import { fnv1a32 } from '../../core/hash.js';
+import { RollingDigest } from './state-machine.js';
 
 /**
  * Client sessions (Raft thesis §6.3), part of the replicated state: for each client the last
@@ -63,7 +64,7 @@ export class SessionTable<R> {
       this.sessions.delete(oldest);
     }
     this.sessions.set(session.clientId, { sequence: session.sequence, result });
-    this.rolling.add(hashString(session.clientId) ^ Math.imul(session.sequence, 0x27d4eb2d));
+    this.rolling.add(fnv1a32(session.clientId) ^ Math.imul(session.sequence, 0x27d4eb2d));
   }
 
   lastSequence(clientId: string): number | undefined {

@@ -1,6 +1,6 @@
 import { assert } from '../../core/errors.js';
 import type { AppTypes } from './types.js';
-import { fnv1a32, mix32 } from '../../core/hash.js';
+import { mix32 } from '../../core/hash.js';
 
 /**
  * The replicated application. Pure and deterministic: the same commands in the same order give
@@ -59,9 +59,6 @@ export function encodeJson(value: unknown): Uint8Array {
 export function decodeJson(bytes: Uint8Array): unknown {
   return JSON.parse(decoder.decode(bytes));
 }
-
-/** `mix32` for rolling digests; `hashString` is FNV-1a continued from a seed (src/core/hash.ts). */
-export { mix32, fnv1a32 as hashString };
 
 /** A 64-bit rolling digest kept as two 32-bit lanes; `add` folds in one event. */
 export class RollingDigest {
