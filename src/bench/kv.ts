@@ -6,10 +6,12 @@
  * Scenarios alternate between the two systems so that background load hits both alike.
  *
  *   node dist/bench/kv.js [--seconds 6] [--warmup-seconds 3] [--clients 1,16,64] [--etcd-dir ../shared/bench/etcd]
- *                         [--only put-leader,...] [--node-args '--forward-writes http'] [--json out.jsonl]
+ *                         [--only put-leader,...] [--node-args '--forward-writes http'] [--json out.jsonl] [--rounds 1]
  *
  * Prints a markdown table (ops/s, p50, p99, server CPU per operation, concord/etcd ratio) with the
  * command, the machine and its load average before and after; the default run takes ~4–5 minutes (7.5 with 8 s rows on a loaded machine).
+ * `--rounds N` repeats the whole list N times on the same two clusters and adds a table of
+ * per-scenario medians: on this noisy machine one round's ratio can move by ±15 %.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -38,10 +40,12 @@ interface LoadLine {
 
 const etcdEndpoints = ['http://127.0.0.1:2379', 'http://127.0.0.1:22379', 'http://127.0.0.1:32379'];
 
-interface Options { seconds: number; warmupSeconds: number; clients: number[]; etcdDir: string; only: string[] | null; nodeArgs: string[]; json: string | null }
+interface Options { seconds: number; warmupSeconds: number; clients: number[]; etcdDir: string; only: string[] | null; nodeArgs: string[]; json: string | null; rounds: number }
+
+interface Measured { readonly scenario: Scenario; readonly etcd: LoadLine; readonly concord: LoadLine }
 
 function parseArgs(argv: readonly string[]): Options {
-  const options: Options = { seconds: 6, warmupSeconds: 3, clients: [1, 16, 64], etcdDir: '', only: null, nodeArgs: [], json: null };
+  const options: Options = { seconds: 6, warmupSeconds: 3, clients: [1, 16, 64], etcdDir: '', only: null, nodeArgs: [], json: null, rounds: 1 };
   for (let index = 0; index < argv.length; index += 1) {
     const value = (): string => {
       const next = argv[index + 1];
@@ -57,10 +61,12 @@ function parseArgs(argv: readonly string[]): Options {
       case '--only': options.only = value().split(','); break;
       case '--node-args': options.nodeArgs = value().split(/\s+/).filter(Boolean); break;
       case '--json': options.json = value(); break;
+      case '--rounds': options.rounds = Number(value()); break;
       default: throw new Error(`unknown argument ${argv[index]}`);
     }
   }
   if (!(options.seconds > 0 && options.seconds <= 120)) throw new Error('--seconds must be in (0, 120]');
+  if (!(Number.isInteger(options.rounds) && options.rounds >= 1 && options.rounds <= 20)) throw new Error('--rounds must be an integer in [1, 20]');
   if (options.etcdDir === '') {
     const candidates = [path.resolve('../shared/bench/etcd'), '/work/shared/bench/etcd'];
     options.etcdDir = candidates.find((candidate) => existsSync(path.join(candidate, 'load.mjs'))) ?? '';
@@ -148,6 +154,7 @@ async function main(): Promise<void> {
   const ports = await freePorts(6);
   const cluster = new LocalCluster({ size: 3, httpPorts: ports.slice(0, 3), peerPorts: ports.slice(3), dataRoot, extraArgs: ['--log-level', 'warn', ...options.nodeArgs] });
   const rows: string[] = [];
+  const measured: Measured[] = [];
   const startedAt = new Date();
   const loadBefore = loadAverage();
   let etcdStarted = false;
@@ -173,14 +180,17 @@ async function main(): Promise<void> {
       runLoad(options.etcdDir, 'etcd', etcdRole.leader, scenario, options.warmupSeconds, []);
       runLoad(options.etcdDir, 'concord', concordRole.leader, scenario, options.warmupSeconds, []);
     }
-    for (const scenario of list) {
-      const etcd = runLoad(options.etcdDir, 'etcd', etcdRole[scenario.target], scenario, options.seconds, etcdPids());
-      const concord = runLoad(options.etcdDir, 'concord', concordRole[scenario.target], scenario, options.seconds, concordPids);
-      if (options.json !== null) appendFileSync(options.json, `${JSON.stringify({ scenario, etcd, concord })}\n`);
-      const ratio = etcd.ops_per_s > 0 ? (concord.ops_per_s / etcd.ops_per_s).toFixed(2) : '-';
-      const row = `| ${scenario.name} | ${scenario.clients} | ${etcd.ops_per_s} | ${etcd.p50_ms} | ${etcd.p99_ms} | ${cpuPerOpMs(etcd)} | ${concord.ops_per_s} | ${concord.p50_ms} | ${concord.p99_ms} | ${cpuPerOpMs(concord)} | ${ratio} | ${etcd.errors}/${concord.errors} | ${etcd.other_cpu_pct ?? '-'}/${concord.other_cpu_pct ?? '-'} |`;
-      rows.push(row);
-      process.stderr.write(`${row}\n`);
+    for (let round = 1; round <= options.rounds; round += 1) {
+      if (options.rounds > 1) rows.push(`| round ${round} of ${options.rounds} |||||||||||||`);
+      for (const scenario of list) {
+        const etcd = runLoad(options.etcdDir, 'etcd', etcdRole[scenario.target], scenario, options.seconds, etcdPids());
+        const concord = runLoad(options.etcdDir, 'concord', concordRole[scenario.target], scenario, options.seconds, concordPids);
+        if (options.json !== null) appendFileSync(options.json, `${JSON.stringify({ round, scenario, etcd, concord })}\n`);
+        measured.push({ scenario, etcd, concord });
+        const row = formatRow({ scenario, etcd, concord });
+        rows.push(row);
+        process.stderr.write(`${row}\n`);
+      }
     }
   } finally {
     await teardown();
@@ -194,7 +204,45 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
+    ...(options.rounds > 1 ? medianTable(measured) : []),
   ].join('\n'));
+}
+
+function ratioOf(etcd: LoadLine, concord: LoadLine): number | null {
+  return etcd.ops_per_s > 0 ? concord.ops_per_s / etcd.ops_per_s : null;
+}
+
+function formatRow({ scenario, etcd, concord }: Measured): string {
+  const ratio = ratioOf(etcd, concord)?.toFixed(2) ?? '-';
+  return `| ${scenario.name} | ${scenario.clients} | ${etcd.ops_per_s} | ${etcd.p50_ms} | ${etcd.p99_ms} | ${cpuPerOpMs(etcd)} | ${concord.ops_per_s} | ${concord.p50_ms} | ${concord.p99_ms} | ${cpuPerOpMs(concord)} | ${ratio} | ${etcd.errors}/${concord.errors} | ${etcd.other_cpu_pct ?? '-'}/${concord.other_cpu_pct ?? '-'} |`;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Per scenario, over every round: medians, and the spread of the per-round ratio. */
+function medianTable(measured: readonly Measured[]): string[] {
+  const groups = new Map<string, Measured[]>();
+  for (const entry of measured) {
+    const key = `${entry.scenario.name} | ${entry.scenario.clients}`;
+    groups.set(key, [...(groups.get(key) ?? []), entry]);
+  }
+  const lines = [
+    '| scenario | C | rounds | etcd ops/s (median) | etcd p99 ms (median) | concord ops/s (median) | concord p99 ms (median) | concord/etcd ops: median (min–max) | rounds with concord p99 ≤ etcd p99 | errors e/c (sum) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const [key, entries] of groups) {
+    const ratios = entries.map((entry) => ratioOf(entry.etcd, entry.concord)).filter((ratio): ratio is number => ratio !== null);
+    const spread = ratios.length === 0 ? '-' : `${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`;
+    const p99Held = entries.filter((entry) => entry.concord.p99_ms <= entry.etcd.p99_ms).length;
+    const errors = `${entries.reduce((sum, entry) => sum + entry.etcd.errors, 0)}/${entries.reduce((sum, entry) => sum + entry.concord.errors, 0)}`;
+    const of = (pick: (entry: Measured) => number): string => String(Math.round(median(entries.map(pick)) * 1000) / 1000);
+    lines.push(`| ${key} | ${entries.length} | ${of((entry) => entry.etcd.ops_per_s)} | ${of((entry) => entry.etcd.p99_ms)} | ${of((entry) => entry.concord.ops_per_s)} | ${of((entry) => entry.concord.p99_ms)} | ${spread} | ${p99Held} of ${entries.length} | ${errors} |`);
+  }
+  return [...lines, ''];
 }
 
 function loadAverage(): string {
@@ -203,7 +251,10 @@ function loadAverage(): string {
 
 function gitCommit(): string {
   const result = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', timeout: 5_000 });
-  return result.status === 0 ? result.stdout.trim() : 'unknown';
+  if (result.status !== 0) return 'unknown';
+  // Say so when the measured build is not exactly the commit (uncommitted changes to tracked files).
+  const changes = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', timeout: 5_000 });
+  return `${result.stdout.trim()}${changes.status === 0 && changes.stdout.trim() !== '' ? ' + uncommitted changes' : ''}`;
 }
 
 main().catch((error: unknown) => {
