@@ -19,30 +19,12 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { LocalCluster, freePorts } from '../kv/local-cluster.js';
-
-interface Scenario {
-  readonly name: string;
-  readonly op: 'put' | 'get';
-  readonly target: 'leader' | 'follower';
-  readonly serializable: boolean;
-  readonly clients: number;
-}
-
-interface LoadLine {
-  ops_per_s: number;
-  p50_ms: number;
-  p99_ms: number;
-  errors: number;
-  server_cpu_pct?: number;
-  other_cpu_pct?: number;
-  machine_cpu_busy_pct: number | null;
-}
+import { medianTable, ratioOf, type LoadLine, type Measured, type Scenario } from './kv-rounds.js';
 
 const etcdEndpoints = ['http://127.0.0.1:2379', 'http://127.0.0.1:22379', 'http://127.0.0.1:32379'];
 
 interface Options { seconds: number; warmupSeconds: number; clients: number[]; etcdDir: string; only: string[] | null; nodeArgs: string[]; json: string | null; rounds: number }
 
-interface Measured { readonly scenario: Scenario; readonly etcd: LoadLine; readonly concord: LoadLine }
 
 function parseArgs(argv: readonly string[]): Options {
   const options: Options = { seconds: 6, warmupSeconds: 3, clients: [1, 16, 64], etcdDir: '', only: null, nodeArgs: [], json: null, rounds: 1 };
@@ -208,41 +190,9 @@ async function main(): Promise<void> {
   ].join('\n'));
 }
 
-function ratioOf(etcd: LoadLine, concord: LoadLine): number | null {
-  return etcd.ops_per_s > 0 ? concord.ops_per_s / etcd.ops_per_s : null;
-}
-
 function formatRow({ scenario, etcd, concord }: Measured): string {
   const ratio = ratioOf(etcd, concord)?.toFixed(2) ?? '-';
   return `| ${scenario.name} | ${scenario.clients} | ${etcd.ops_per_s} | ${etcd.p50_ms} | ${etcd.p99_ms} | ${cpuPerOpMs(etcd)} | ${concord.ops_per_s} | ${concord.p50_ms} | ${concord.p99_ms} | ${cpuPerOpMs(concord)} | ${ratio} | ${etcd.errors}/${concord.errors} | ${etcd.other_cpu_pct ?? '-'}/${concord.other_cpu_pct ?? '-'} |`;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
-/** Per scenario, over every round: medians, and the spread of the per-round ratio. */
-function medianTable(measured: readonly Measured[]): string[] {
-  const groups = new Map<string, Measured[]>();
-  for (const entry of measured) {
-    const key = `${entry.scenario.name} | ${entry.scenario.clients}`;
-    groups.set(key, [...(groups.get(key) ?? []), entry]);
-  }
-  const lines = [
-    '| scenario | C | rounds | etcd ops/s (median) | etcd p99 ms (median) | concord ops/s (median) | concord p99 ms (median) | concord/etcd ops: median (min–max) | rounds with concord p99 ≤ etcd p99 | errors e/c (sum) |',
-    '|---|---|---|---|---|---|---|---|---|---|',
-  ];
-  for (const [key, entries] of groups) {
-    const ratios = entries.map((entry) => ratioOf(entry.etcd, entry.concord)).filter((ratio): ratio is number => ratio !== null);
-    const spread = ratios.length === 0 ? '-' : `${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`;
-    const p99Held = entries.filter((entry) => entry.concord.p99_ms <= entry.etcd.p99_ms).length;
-    const errors = `${entries.reduce((sum, entry) => sum + entry.etcd.errors, 0)}/${entries.reduce((sum, entry) => sum + entry.concord.errors, 0)}`;
-    const of = (pick: (entry: Measured) => number): string => String(Math.round(median(entries.map(pick)) * 1000) / 1000);
-    lines.push(`| ${key} | ${entries.length} | ${of((entry) => entry.etcd.ops_per_s)} | ${of((entry) => entry.etcd.p99_ms)} | ${of((entry) => entry.concord.ops_per_s)} | ${of((entry) => entry.concord.p99_ms)} | ${spread} | ${p99Held} of ${entries.length} | ${errors} |`);
-  }
-  return [...lines, ''];
 }
 
 function loadAverage(): string {
