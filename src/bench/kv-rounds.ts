@@ -1,4 +1,6 @@
-/** The rows of `bench:kv` and the per-scenario summary of `--rounds N` (pure; unit-tested). */
+/** The row types of `bench:kv` and the per-scenario summary of `--rounds N` (pure; unit-tested). */
+
+import { median } from './stats.js';
 
 export interface Scenario {
   readonly name: string;
@@ -30,18 +32,14 @@ export function ratioOf(etcd: LoadLine, concord: LoadLine): number | null {
   return etcd.ops_per_s > 0 ? concord.ops_per_s / etcd.ops_per_s : null;
 }
 
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
 /** Per scenario, over every round: medians, and the spread of the per-round ratio. */
 export function medianTable(measured: readonly Measured[]): string[] {
   const groups = new Map<string, Measured[]>();
   for (const entry of measured) {
     const key = `${entry.scenario.name} | ${entry.scenario.clients}`;
-    groups.set(key, [...(groups.get(key) ?? []), entry]);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [entry]);
+    else group.push(entry);
   }
   const lines = [
     '| scenario | C | rounds | etcd ops/s (median) | etcd p99 ms (median) | concord ops/s (median) | concord p99 ms (median) | concord/etcd ops: median (min–max) | rounds with concord p99 ≤ etcd p99 | errors e/c (sum) |',

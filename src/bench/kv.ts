@@ -25,7 +25,6 @@ const etcdEndpoints = ['http://127.0.0.1:2379', 'http://127.0.0.1:22379', 'http:
 
 interface Options { seconds: number; warmupSeconds: number; clients: number[]; etcdDir: string; only: string[] | null; nodeArgs: string[]; json: string | null; rounds: number }
 
-
 function parseArgs(argv: readonly string[]): Options {
   const options: Options = { seconds: 6, warmupSeconds: 3, clients: [1, 16, 64], etcdDir: '', only: null, nodeArgs: [], json: null, rounds: 1 };
   for (let index = 0; index < argv.length; index += 1) {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { median, medianTable, ratioOf, type LoadLine, type Measured, type Scenario } from '../../src/bench/kv-rounds.js';
+import { medianTable, ratioOf, type LoadLine, type Measured, type Scenario } from '../../src/bench/kv-rounds.js';
+import { median } from '../../src/bench/stats.js';
 
 const scenario: Scenario = { name: 'put-follower', op: 'put', target: 'follower', serializable: false, clients: 64 };
 
