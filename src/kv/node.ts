@@ -13,7 +13,7 @@ import { defaultKvLimits } from './api.js';
 import type { NodeConfig } from './config.js';
 import { KvHttpServer } from './http.js';
 import { KvMetrics } from './metrics.js';
-import { kvRaftMessageProblem, raftRecordProblem } from './raft-wire.js';
+import { kvRaftMessageProblem, raftCheckpointBlobs, raftRecordProblem } from './raft-wire.js';
 import { RaftKvService, httpAddressKey, type KvRaftMessage, type KvRaftRecord, type KvRaftReply, type KvRaftRequest, type KvRuntime } from './service.js';
 import { parseAddress } from './config.js';
 import { FaultClock } from './faults.js';
@@ -43,6 +43,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     dir: path.join(config.dataDir, 'wal'),
     isCheckpoint: isRaftCheckpoint,
     validateRecord: raftRecordProblem,
+    snapshots: { dir: path.join(config.dataDir, 'snap'), blobs: raftCheckpointBlobs },
     logger: log,
   });
   log.info({ recovered: wal.recovered().length, report: wal.recoveryReport }, 'write-ahead log opened');

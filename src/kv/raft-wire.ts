@@ -1,4 +1,6 @@
+import type { CheckpointBlobs, SnapshotFileRef } from '../net/snapshot-files.js';
 import { KvStateMachine, type KvCommand } from '../protocols/raft/kv.js';
+import type { RaftRecord } from '../protocols/raft/types.js';
 import { raftMessageProblem } from '../protocols/raft/validate.js';
 
 /**
@@ -32,8 +34,35 @@ export function raftRecordProblem(value: unknown): string | null {
     case 'entries':
       return Array.isArray(record.entries) && record.entries.every(isEntry) ? null : 'entries record with malformed entries';
     case 'checkpoint':
-      return record.data instanceof Uint8Array && typeof record.snapshot === 'object' && Array.isArray(record.entries) ? null : 'malformed checkpoint record';
+      if (!(record.data instanceof Uint8Array && typeof record.snapshot === 'object' && Array.isArray(record.entries))) return 'malformed checkpoint record';
+      return record.dataFile === undefined || isSnapshotFileRef(record.dataFile) ? null : 'checkpoint record with a malformed snapshot file reference';
     default:
       return `unknown record type ${JSON.stringify(record.type)}`;
   }
 }
+
+function isSnapshotFileRef(value: unknown): value is SnapshotFileRef {
+  if (typeof value !== 'object' || value === null) return false;
+  const ref = value as Record<string, unknown>;
+  return typeof ref.file === 'string' && isCount(ref.bytes) && isCount(ref.crc32);
+}
+
+type Checkpoint = Extract<RaftRecord<KvCommand>, { type: 'checkpoint' }>;
+type CheckpointStub = Checkpoint & { readonly dataFile: SnapshotFileRef };
+const noBytes = new Uint8Array(0);
+
+/**
+ * Raft checkpoints keep their snapshot (`data`) in a snapshot file: the WAL logs the checkpoint
+ * with empty `data` and a `dataFile` reference, and puts the bytes back at recovery.
+ */
+export const raftCheckpointBlobs: CheckpointBlobs<RaftRecord<KvCommand>> = {
+  detach(record) {
+    if (record.type !== 'checkpoint' || record.data.length === 0) return null;
+    return { blob: record.data, stub: (dataFile): CheckpointStub => ({ ...record, data: noBytes, dataFile }) };
+  },
+  attach(record) {
+    if (record.type !== 'checkpoint' || !('dataFile' in record)) return null;
+    const { dataFile, ...rest } = record as CheckpointStub;
+    return { ref: dataFile, restore: (data): Checkpoint => ({ ...rest, data }) };
+  },
+};

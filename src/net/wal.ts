@@ -10,6 +10,7 @@ import {
   recordHeaderBytes, scanSegment, segmentFileName, segmentHeaderBytes, type SegmentTail,
 } from './wal-format.js';
 import { crc32c } from './crc32c.js';
+import { SnapshotFiles, type CheckpointBlobs, type SnapshotFileRef } from './snapshot-files.js';
 
 export interface WriteAheadLogOptions<P> {
   /** The log's own directory (created if missing). */
@@ -34,6 +35,12 @@ export interface WriteAheadLogOptions<P> {
    * Never cuts damage that is followed by valid records. Default false (refuse to open).
    */
   readonly repairCorruptTail?: boolean;
+  /**
+   * Keep checkpoint blobs (state-machine snapshots) in their own files in `dir` instead of inside
+   * the log: each is written atomically before the (small) checkpoint record that names it, read
+   * back and checked at recovery, and deleted once a later checkpoint is durable.
+   */
+  readonly snapshots?: { readonly dir: string; readonly blobs: CheckpointBlobs<P> };
   readonly logger?: Logger;
 }
 
@@ -46,6 +53,8 @@ export interface WalRecoveryReport {
   /** Segments older than the latest checkpoint, deleted at open (a compaction interrupted by a crash). */
   readonly deletedSegments: readonly string[];
   readonly removedTempFiles: readonly string[];
+  /** Snapshot files no durable checkpoint names (a crash between the file and its record), deleted at open. */
+  readonly deletedSnapshotFiles: readonly string[];
 }
 
 export interface WalStats {
@@ -72,6 +81,12 @@ interface Segment {
 interface ActiveSegment extends Segment {
   readonly handle: FileHandle;
   writeOffset: number;
+}
+
+/** A checkpoint's blob waiting to be written to its snapshot file before the checkpoint's batch. */
+interface PendingBlob {
+  readonly ref: SnapshotFileRef;
+  readonly bytes: Uint8Array;
 }
 
 interface Deferred {
@@ -112,6 +127,8 @@ export class WriteAheadLog<P> implements DurableLog<P> {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private pendingStartsWithCheckpoint = false;
+  private pendingBlob: PendingBlob | null = null;
+  private snapshotFiles: SnapshotFiles | null = null;
   private inFlight: Promise<void> | null = null;
   private nextFlush: Deferred | null = null;
   private spare: Promise<FileHandle | null> | null = null;
@@ -163,20 +180,23 @@ export class WriteAheadLog<P> implements DurableLog<P> {
 
   append(records: readonly P[]): void {
     this.checkUsable();
-    const frames: { frame: Buffer; checkpoint: boolean }[] = [];
+    const frames: { frame: Buffer; checkpoint: boolean; blob: PendingBlob | null }[] = [];
     for (const record of records) {
-      const payload = encodeValue(record);
+      const checkpoint = this.isCheckpoint(record);
+      const { logged, blob } = checkpoint ? this.detachBlob(record) : { logged: record, blob: null };
+      const payload = encodeValue(logged);
       if (payload.length > this.maxRecordBytes) {
         throw new ConcordError(ErrorCode.ValueTooLarge, `record of ${payload.length} bytes exceeds maxRecordBytes ${this.maxRecordBytes}`);
       }
-      frames.push({ frame: encodeRecord(payload), checkpoint: this.isCheckpoint(record) });
+      frames.push({ frame: encodeRecord(payload), checkpoint, blob });
     }
-    for (const { frame, checkpoint } of frames) {
+    for (const { frame, checkpoint, blob } of frames) {
       if (checkpoint) {
         this.counters.supersededRecords += this.pending.length;
         this.pending = [];
         this.pendingBytes = 0;
         this.pendingStartsWithCheckpoint = true;
+        this.pendingBlob = blob;
       }
       this.pending.push(frame);
       this.pendingBytes += frame.length;
@@ -186,6 +206,14 @@ export class WriteAheadLog<P> implements DurableLog<P> {
       // Bounded buffer: start a sync now; its failure poisons the log and surfaces on the next call.
       this.sync().catch(() => undefined);
     }
+  }
+
+  /** The record to log for a checkpoint, and its blob when snapshot files are on. */
+  private detachBlob(record: P): { logged: P; blob: PendingBlob | null } {
+    const detached = this.snapshotFiles === null ? null : this.options.snapshots!.blobs.detach(record);
+    if (detached === null) return { logged: record, blob: null };
+    const ref = this.snapshotFiles!.reference(detached.blob);
+    return { logged: detached.stub(ref), blob: { ref, bytes: detached.blob } };
   }
 
   sync(): Promise<void> {
@@ -216,6 +244,7 @@ export class WriteAheadLog<P> implements DurableLog<P> {
     this.closed = true;
     this.pending = [];
     this.pendingBytes = 0;
+    this.pendingBlob = null;
     this.nextFlush?.reject(new ConcordError(ErrorCode.Stopped, 'write-ahead log abandoned'));
     this.nextFlush = null;
     await this.release();
@@ -229,12 +258,14 @@ export class WriteAheadLog<P> implements DurableLog<P> {
       this.nextFlush = null;
       const frames = this.pending;
       const startsWithCheckpoint = this.pendingStartsWithCheckpoint;
+      const blob = this.pendingBlob;
       this.pending = [];
       this.pendingBytes = 0;
       this.pendingStartsWithCheckpoint = false;
+      this.pendingBlob = null;
       this.inFlight = waiter.promise;
       try {
-        await this.writeBatch(frames, startsWithCheckpoint);
+        await this.writeBatch(frames, startsWithCheckpoint, blob);
         waiter.resolve();
       } catch (error) {
         this.poison(error);
@@ -253,8 +284,11 @@ export class WriteAheadLog<P> implements DurableLog<P> {
     this.inFlight = null;
   }
 
-  private async writeBatch(frames: Buffer[], startsWithCheckpoint: boolean): Promise<void> {
+  private async writeBatch(frames: Buffer[], startsWithCheckpoint: boolean, blob: PendingBlob | null): Promise<void> {
     if (frames.length === 0) return;
+    // The snapshot file is durable before the record naming it can be: recovery never finds a
+    // durable checkpoint without its blob.
+    if (blob !== null) await this.snapshotFiles!.write(blob.ref, blob.bytes);
     const bytes = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
     let active = this.active!;
     const full = active.recordCount > 0 && active.writeOffset + bytes.length > this.segmentSizeBytes;
@@ -270,7 +304,10 @@ export class WriteAheadLog<P> implements DurableLog<P> {
     this.counters.fsyncs += 1;
     this.counters.bytesWritten += bytes.length;
     this.counters.writtenRecords += frames.length;
-    if (startsWithCheckpoint) await this.deleteSegmentsBefore(active.number);
+    if (startsWithCheckpoint) {
+      await this.deleteSegmentsBefore(active.number);
+      await this.snapshotFiles?.removeAllBut(blob?.ref.file ?? null);
+    }
   }
 
   private poison(error: unknown): void {
@@ -371,10 +408,12 @@ export class WriteAheadLog<P> implements DurableLog<P> {
     const names = await readdir(dir);
     const removedTempFiles = names.filter((name) => name.endsWith('.tmp'));
     for (const name of removedTempFiles) await unlink(join(dir, name));
+    if (this.options.snapshots !== undefined) this.snapshotFiles = await SnapshotFiles.open(this.options.snapshots.dir);
     const numbers = names.map(parseSegmentFileName).filter((number): number is number => number !== null).sort((a, b) => a - b);
     if (numbers.length === 0) {
       await this.createSegment(1, 0);
-      this.report = { segments: [segmentFileName(1)], records: 0, tornTail: null, deletedSegments: [], removedTempFiles };
+      const deletedSnapshotFiles = (await this.snapshotFiles?.removeAllBut(null)) ?? [];
+      this.report = { segments: [segmentFileName(1)], records: 0, tornTail: null, deletedSegments: [], removedTempFiles, deletedSnapshotFiles };
       return;
     }
     const start = await this.latestCheckpointSegment(numbers);
@@ -382,10 +421,26 @@ export class WriteAheadLog<P> implements DurableLog<P> {
     for (const name of deletedSegments) await unlink(join(dir, name));
     if (deletedSegments.length > 0 || removedTempFiles.length > 0) await fsyncDirectory(dir);
     const { records, tornTail } = await this.readSegments(numbers.slice(start));
-    this.recoveredRecords = compactToLatestCheckpoint(records, this.isCheckpoint);
-    this.report = { segments: this.segments.map((segment) => segment.name), records: this.recoveredRecords.length, tornTail, deletedSegments, removedTempFiles };
+    const compacted = compactToLatestCheckpoint(records, this.isCheckpoint);
+    const deletedSnapshotFiles = await this.attachBlob(compacted);
+    this.recoveredRecords = compacted;
+    this.report = {
+      segments: this.segments.map((segment) => segment.name), records: this.recoveredRecords.length, tornTail, deletedSegments, removedTempFiles, deletedSnapshotFiles,
+    };
     this.logger.info({ ...this.report, segments: this.report.segments.length }, 'write-ahead log recovered');
     this.spare = this.prepareSpareFile().catch(() => null);
+  }
+
+  /**
+   * Puts the blob back into the recovered checkpoint (records[0], if it is one) from its snapshot
+   * file, then deletes the snapshot files it does not name. Returns the names deleted.
+   */
+  private async attachBlob(records: P[]): Promise<string[]> {
+    if (this.snapshotFiles === null) return [];
+    const first = records[0];
+    const stub = first !== undefined && this.isCheckpoint(first) ? this.options.snapshots!.blobs.attach(first) : null;
+    if (stub !== null) records[0] = stub.restore(await this.snapshotFiles.read(stub.ref));
+    return await this.snapshotFiles.removeAllBut(stub?.ref.file ?? null);
   }
 
   /**

@@ -1,10 +1,12 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from './cluster-helpers.js';
 import { eventually, inProcessCluster, putMany, type InProcessCluster } from './in-process-cluster.js';
 
 /**
  * Snapshots and log compaction in the real host: with a low snapshot threshold, a node restarts
- * from its checkpoint record, and a node that was down while the leader compacted its log catches
+ * from its checkpoint record and snapshot file, and a node that was down while the leader compacted its log catches
  * up through InstallSnapshot. Three nodes in this process, each with its own WAL and TCP transport.
  */
 let cluster: InProcessCluster | null = null;
@@ -36,7 +38,12 @@ describe('snapshots in the real host', () => {
     expect((await request(base(lagging), 'GET', '/v1/cluster')).json.snapshotIndex).toBeGreaterThan(60);
     const listing = await request(base(lagging), 'GET', '/v1/kv?prefix=s&limit=1000&consistency=serializable');
     expect(listing.json.entries).toHaveLength(450);
-    // Full restart of everyone: each recovers from its checkpoint plus the tail of its log.
+    // Each node keeps one snapshot file (the newest) beside its WAL, not inside it.
+    for (const index of [0, 1, 2]) {
+      expect(readdirSync(path.join(nodes.configs[index]!.dataDir, 'snap'))).toEqual([expect.stringMatching(/^snap-\d{16}\.snap$/)]);
+    }
+    // Full restart of everyone: each recovers from its checkpoint (snapshot read back from its
+    // file) plus the tail of its log.
     for (const index of [0, 1, 2]) await nodes.stop(index);
     for (const index of [0, 1, 2]) await nodes.start(index);
     await eventually(async () => (await request(base(1), 'GET', '/healthz')).status === 200, 10_000, 'a leader after restart');
