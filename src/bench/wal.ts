@@ -9,14 +9,20 @@
  * shape of C concurrent client proposals. Group commit turns them into one write + one fdatasync
  * per batch. Reported: acknowledged records/s, fsyncs/s, records per fsync, latency p50/p99.
  * Then the raw floor, as in shared/bench/etcd/fsync.mjs: 4 KiB write + fdatasync, appending and
- * overwriting preallocated space.
+ * overwriting preallocated space. Last, the cost of one Raft checkpoint record (a 4 MiB snapshot
+ * plus 5 000 retained entries) with the snapshot inside the WAL record and in a snapshot file:
+ * main-thread time of `append` (encoding, checksums) and time until `sync()` resolves.
  */
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { raftCheckpointBlobs, raftRecordProblem } from '../kv/raft-wire.js';
+import type { KvRaftRecord } from '../kv/service.js';
 import { WriteAheadLog } from '../net/wal.js';
-import { percentile } from './stats.js';
+import { membershipOfVoters } from '../protocols/raft/membership.js';
+import { isRaftCheckpoint } from '../protocols/raft/types.js';
+import { median, percentile } from './stats.js';
 
 interface Args {
   seconds: number;
@@ -99,11 +105,54 @@ function rawFsync(args: Args, mode: 'append' | 'prealloc', count: number): Recor
   }
 }
 
+/** A Raft checkpoint shaped like a KV node's at 10 000 keys: 4 MiB snapshot, 5 000 entries kept. */
+function checkpointRecord(valueBytes: number): KvRaftRecord {
+  const data = Uint8Array.from({ length: 4 * 1024 * 1024 }, (_, index) => 32 + ((index * 31) % 95));
+  const value = 'v'.repeat(valueBytes);
+  const entries = Array.from({ length: 5000 }, (_, index) => ({
+    index: index + 1, term: 1, sizeBytes: valueBytes + 48,
+    payload: { type: 'command' as const, command: { op: 'put' as const, key: `key-${String(index).padStart(12, '0')}`, value }, session: null },
+  }));
+  return {
+    type: 'checkpoint', snapshot: { index: 5000, term: 1, membership: membershipOfVoters(['n1', 'n2', 'n3']) }, data,
+    hardState: { term: 1, vote: 'n1', commit: 5000 }, logStart: { index: 0, term: 0 }, entries,
+  };
+}
+
+async function checkpointCost(args: Args, snapshotFiles: boolean, rounds: number): Promise<Record<string, number | string>> {
+  const dir = mkdtempSync(join(args.dir, 'concord-bench-ckpt-'));
+  try {
+    const log = await WriteAheadLog.open<KvRaftRecord>({
+      dir: join(dir, 'wal'), isCheckpoint: isRaftCheckpoint, validateRecord: raftRecordProblem,
+      ...(snapshotFiles ? { snapshots: { dir: join(dir, 'snap'), blobs: raftCheckpointBlobs } } : {}),
+    });
+    const record = checkpointRecord(args.valueBytes);
+    const appendMs: number[] = [];
+    const syncMs: number[] = [];
+    for (let round = 0; round <= rounds; round += 1) {
+      const start = performance.now();
+      log.append([record]);
+      const appended = performance.now();
+      await log.sync();
+      // Round 0 warms the JIT up and is not counted.
+      if (round > 0) {
+        appendMs.push(appended - start);
+        syncMs.push(performance.now() - appended);
+      }
+    }
+    await log.close();
+    return { mode: snapshotFiles ? 'checkpoint-snapshot-file' : 'checkpoint-inline', rounds, append_main_thread_ms_p50: round3(median(appendMs)), sync_ms_p50: round3(median(syncMs)) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const results: Record<string, number | string>[] = [];
   for (const mode of ['append', 'prealloc'] as const) results.push(rawFsync(args, mode, 1000));
   for (const writers of [1, 16, 64]) results.push(await groupCommit(args, writers));
+  for (const snapshotFiles of [false, true, false, true]) results.push(await checkpointCost(args, snapshotFiles, 8));
   for (const result of results) console.log(JSON.stringify({ dir: args.dir, value_bytes: args.valueBytes, ...result }));
 }
 
