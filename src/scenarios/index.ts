@@ -2,6 +2,7 @@ import { registerScenario } from '../sim/scenario.js';
 import { pingCanaryScenario, pingScenario } from './ping.js';
 import { raftKvScenarios } from './raft-kv.js';
 import { reliableDeliveryScenarios } from './reliable-delivery.js';
+import { twoPhaseCommitScenarios } from './two-phase-commit.js';
 
 /**
  * The built-in scenarios, registered on import (the CLI and the sweep workers import this file).
@@ -12,5 +13,6 @@ registerScenario(pingScenario);
 registerScenario(pingCanaryScenario);
 for (const scenario of reliableDeliveryScenarios) registerScenario(scenario);
 for (const scenario of raftKvScenarios) registerScenario(scenario);
+for (const scenario of twoPhaseCommitScenarios) registerScenario(scenario);
 
 export { getScenario, listScenarios } from '../sim/scenario.js';

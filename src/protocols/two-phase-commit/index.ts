@@ -1,0 +1,4 @@
+export * from './config.js';
+export * from './core.js';
+export * from './types.js';
+export * from './validate.js';
