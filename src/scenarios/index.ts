@@ -1,4 +1,5 @@
 import { registerScenario } from '../sim/scenario.js';
+import { failureDetectorScenarios } from './failure-detector.js';
 import { pingCanaryScenario, pingScenario } from './ping.js';
 import { raftKvScenarios } from './raft-kv.js';
 import { reliableDeliveryScenarios } from './reliable-delivery.js';
@@ -14,5 +15,6 @@ registerScenario(pingCanaryScenario);
 for (const scenario of reliableDeliveryScenarios) registerScenario(scenario);
 for (const scenario of raftKvScenarios) registerScenario(scenario);
 for (const scenario of twoPhaseCommitScenarios) registerScenario(scenario);
+for (const scenario of failureDetectorScenarios) registerScenario(scenario);
 
 export { getScenario, listScenarios } from '../sim/scenario.js';

@@ -367,6 +367,11 @@ export class Simulation<C extends ProtocolCore<M, P, Req, Rep>, M, P, Req, Rep> 
     node.tickPeriodUs = Math.max(1, Math.round(this.tickIntervalUs * (1 + ratio)));
   }
 
+  /** The node's current slowness (µs of processing added to every input; 0 = timely). */
+  slowness(id: NodeId): number {
+    return this.node(id).slowUs;
+  }
+
   clockDrift(id: NodeId): number {
     return this.node(id).clockDriftRatio;
   }
