@@ -123,10 +123,13 @@ export class TwoPhaseCommitCore implements ProtocolCore<TpcMessage, TpcRecord, T
       case 'vote':
         this.coordinator.onVote(message.txId, from, message.yes);
         break;
-      case 'decision':
-        if (this.participant.coordinatorOf(message.txId) !== null && this.participant.coordinatorOf(message.txId) !== from) break;
+      case 'decision': {
+        // Only the coordinator a participant voted for may decide for it.
+        const coordinator = this.participant.coordinatorOf(message.txId);
+        if (coordinator !== null && coordinator !== from) break;
         if (this.participant.decide(message.txId, message.commit)) this.out.send(from, { type: 'ack', txId: message.txId });
         break;
+      }
       case 'ack':
         this.coordinator.onAck(message.txId, from);
         break;
