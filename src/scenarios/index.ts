@@ -1,4 +1,5 @@
 import { registerScenario } from '../sim/scenario.js';
+import { causalBroadcastScenarios } from './causal-broadcast.js';
 import { failureDetectorScenarios } from './failure-detector.js';
 import { pingCanaryScenario, pingScenario } from './ping.js';
 import { raftKvScenarios } from './raft-kv.js';
@@ -16,5 +17,6 @@ for (const scenario of reliableDeliveryScenarios) registerScenario(scenario);
 for (const scenario of raftKvScenarios) registerScenario(scenario);
 for (const scenario of twoPhaseCommitScenarios) registerScenario(scenario);
 for (const scenario of failureDetectorScenarios) registerScenario(scenario);
+for (const scenario of causalBroadcastScenarios) registerScenario(scenario);
 
 export { getScenario, listScenarios } from '../sim/scenario.js';
