@@ -69,7 +69,7 @@ describe('HashRing (consistent hashing)', () => {
   });
 
   it('refuses an empty ring lookup and bad arguments with typed errors', () => {
-    const expectCode = (action: () => unknown, code: string): void => {
+    const expectCode = (action: () => unknown, code: 'UNKNOWN_NODE' | 'INVALID_CONFIG' | 'INVALID_ARGUMENT'): void => {
       try {
         action();
         expect.unreachable();
