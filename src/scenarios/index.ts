@@ -2,6 +2,7 @@ import { registerScenario } from '../sim/scenario.js';
 import { causalBroadcastScenarios } from './causal-broadcast.js';
 import { failureDetectorScenarios } from './failure-detector.js';
 import { multiPaxosScenarios } from './multi-paxos.js';
+import { quorumKvScenarios } from './quorum-kv.js';
 import { pingCanaryScenario, pingScenario } from './ping.js';
 import { raftKvScenarios } from './raft-kv.js';
 import { reliableDeliveryScenarios } from './reliable-delivery.js';
@@ -20,5 +21,6 @@ for (const scenario of twoPhaseCommitScenarios) registerScenario(scenario);
 for (const scenario of failureDetectorScenarios) registerScenario(scenario);
 for (const scenario of causalBroadcastScenarios) registerScenario(scenario);
 for (const scenario of multiPaxosScenarios) registerScenario(scenario);
+for (const scenario of quorumKvScenarios) registerScenario(scenario);
 
 export { getScenario, listScenarios } from '../sim/scenario.js';
