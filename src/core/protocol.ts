@@ -161,3 +161,34 @@ export class OutputBuilder<M, P, Rep> {
     return output;
   }
 }
+
+/** What a core built on `OutputBuilder` does with each kind of input (absent: nothing). */
+export interface InputHandlers<M, Req> {
+  message?(from: NodeId, message: M): void;
+  request?(requestId: RequestId, request: Req): void;
+  timer?(timer: string): void;
+  tick?(): void;
+  persisted?(throughRecord: number): void;
+}
+
+/** Routes one input to its handler and returns what the handler asked for (the builder's output). */
+export function stepWith<M, P, Req, Rep>(out: OutputBuilder<M, P, Rep>, input: Input<M, Req>, handlers: InputHandlers<M, Req>): Output<M, P, Rep> {
+  switch (input.type) {
+    case 'message':
+      handlers.message?.(input.from, input.message);
+      break;
+    case 'request':
+      handlers.request?.(input.requestId, input.request);
+      break;
+    case 'timer':
+      handlers.timer?.(input.timer);
+      break;
+    case 'tick':
+      handlers.tick?.();
+      break;
+    case 'persisted':
+      handlers.persisted?.(input.throughRecord);
+      break;
+  }
+  return out.take();
+}

@@ -1,7 +1,8 @@
+import { requirePositiveIntegers } from '../../core/config-check.js';
 import { type VectorClock, vectorGet } from '../../core/clocks.js';
-import { assertNever, ConcordError, ErrorCode } from '../../core/errors.js';
+import { ErrorCode } from '../../core/errors.js';
 import type { NodeId } from '../../core/ids.js';
-import { type CoreContext, type Input, noOutput, type Output, OutputBuilder, type ProtocolCore } from '../../core/protocol.js';
+import { type CoreContext, type Input, type InputHandlers, type Output, OutputBuilder, type ProtocolCore, stepWith } from '../../core/protocol.js';
 import type { Rng } from '../../core/rng.js';
 
 /**
@@ -50,9 +51,7 @@ export const defaultCbConfig: CbConfig = {
 
 export function cbConfig(overrides: Partial<CbConfig> = {}): CbConfig {
   const config = { ...defaultCbConfig, ...overrides, testingBugs: { ...defaultCbConfig.testingBugs, ...overrides.testingBugs } };
-  for (const name of ['gossipTicks', 'maxResendPerDigest', 'maxBuffered', 'maxPayloadBytes'] as const) {
-    if (!Number.isSafeInteger(config[name]) || config[name] < 1) throw new ConcordError(ErrorCode.InvalidConfig, `causal broadcast: ${name} must be a positive integer`);
-  }
+  requirePositiveIntegers('causal broadcast', config, ['gossipTicks', 'maxResendPerDigest', 'maxBuffered', 'maxPayloadBytes']);
   return config;
 }
 
@@ -110,25 +109,18 @@ export class CausalBroadcastCore implements ProtocolCore<CbMessage, CbRecord, Cb
     return this.out.take();
   }
 
+  private readonly handlers: InputHandlers<CbMessage, CbRequest> = {
+    request: (requestId, request) => this.broadcast(requestId, request),
+    message: (from, message) => this.onMessage(from, message),
+    timer: (timer) => {
+      if (timer === gossipTimer) this.gossip();
+    },
+  };
+
   step(input: Input<CbMessage, CbRequest>): CbOutput {
-    switch (input.type) {
-      case 'request':
-        this.broadcast(input.requestId, input.request);
-        break;
-      case 'message':
-        this.onMessage(input.from, input.message);
-        break;
-      case 'timer':
-        if (input.timer === gossipTimer) this.gossip();
-        break;
-      case 'tick':
-      case 'persisted':
-        return noOutput();
-      default:
-        assertNever(input);
-    }
-    return this.out.take();
+    return stepWith(this.out, input, this.handlers);
   }
+
 
   /** What this node has delivered: origin → count. */
   deliveredVector(): VectorClock {

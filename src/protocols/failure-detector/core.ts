@@ -1,6 +1,7 @@
-import { assertNever, ConcordError, ErrorCode } from '../../core/errors.js';
+import { requirePositiveIntegers } from '../../core/config-check.js';
+import { ConcordError, ErrorCode } from '../../core/errors.js';
 import type { NodeId } from '../../core/ids.js';
-import { type CoreContext, type Input, noOutput, type Output, OutputBuilder, type ProtocolCore } from '../../core/protocol.js';
+import { type CoreContext, type Input, type InputHandlers, type Output, OutputBuilder, type ProtocolCore, stepWith } from '../../core/protocol.js';
 
 /**
  * An eventually perfect failure detector (◇P, Chandra & Toueg) from heartbeats with adaptive
@@ -45,9 +46,7 @@ export const defaultFdConfig: FdConfig = {
 
 export function fdConfig(overrides: Partial<FdConfig> = {}): FdConfig {
   const config = { ...defaultFdConfig, ...overrides, testingBugs: { ...defaultFdConfig.testingBugs, ...overrides.testingBugs } };
-  for (const name of ['heartbeatTicks', 'initialTimeoutTicks', 'timeoutIncrementTicks', 'maxTimeoutTicks'] as const) {
-    if (!Number.isSafeInteger(config[name]) || config[name] < 1) throw new ConcordError(ErrorCode.InvalidConfig, `failure detector: ${name} must be a positive integer`);
-  }
+  requirePositiveIntegers('failure detector', config, ['heartbeatTicks', 'initialTimeoutTicks', 'timeoutIncrementTicks', 'maxTimeoutTicks']);
   if (config.maxTimeoutTicks < config.initialTimeoutTicks) throw new ConcordError(ErrorCode.InvalidConfig, 'failure detector: maxTimeoutTicks below initialTimeoutTicks');
   return config;
 }
@@ -91,25 +90,16 @@ export class FailureDetectorCore implements ProtocolCore<FdMessage, never, FdReq
     return this.out.take();
   }
 
+  private readonly handlers: InputHandlers<FdMessage, FdRequest> = {
+    tick: () => this.onTick(),
+    message: (from, message) => this.onHeartbeat(from, message),
+    request: (requestId) => this.out.reply(requestId, { type: 'suspects', suspects: this.suspects() }),
+  };
+
   step(input: Input<FdMessage, FdRequest>): FdOutput {
-    switch (input.type) {
-      case 'tick':
-        this.onTick();
-        break;
-      case 'message':
-        this.onHeartbeat(input.from, input.message);
-        break;
-      case 'request':
-        this.out.reply(input.requestId, { type: 'suspects', suspects: this.suspects() });
-        break;
-      case 'timer':
-      case 'persisted':
-        return noOutput();
-      default:
-        assertNever(input);
-    }
-    return this.out.take();
+    return stepWith(this.out, input, this.handlers);
   }
+
 
   /** Peers currently suspected, sorted. */
   suspects(): NodeId[] {

@@ -1,6 +1,7 @@
+import { requirePositiveIntegers } from '../../core/config-check.js';
 import { assertNever, ConcordError, ErrorCode } from '../../core/errors.js';
 import type { NodeId, RequestId } from '../../core/ids.js';
-import { type CoreContext, type Input, noOutput, type Output, OutputBuilder, type ProtocolCore } from '../../core/protocol.js';
+import { type CoreContext, type Input, type InputHandlers, type Output, OutputBuilder, type ProtocolCore, stepWith } from '../../core/protocol.js';
 import type { Rng } from '../../core/rng.js';
 import { type AcceptedEntry, type Ballot, ballotStride, type PaxosMessage, type PaxosRecord, type PaxosReply, type PaxosRequest, type PaxosValue } from './types.js';
 
@@ -24,9 +25,7 @@ export const defaultPaxosConfig: PaxosConfig = { electionTicks: 20, heartbeatTic
 
 export function paxosConfig(overrides: Partial<PaxosConfig> = {}): PaxosConfig {
   const config = { ...defaultPaxosConfig, ...overrides, testingBugs: { ...defaultPaxosConfig.testingBugs, ...overrides.testingBugs } };
-  for (const name of ['electionTicks', 'heartbeatTicks', 'resendTicks', 'catchupBatch'] as const) {
-    if (!Number.isSafeInteger(config[name]) || config[name] < 1) throw new ConcordError(ErrorCode.InvalidConfig, `multi-paxos: ${name} must be a positive integer`);
-  }
+  requirePositiveIntegers('multi-paxos', config, ['electionTicks', 'heartbeatTicks', 'resendTicks', 'catchupBatch']);
   if (config.heartbeatTicks >= config.electionTicks) throw new ConcordError(ErrorCode.InvalidConfig, 'multi-paxos: heartbeatTicks must be below electionTicks');
   return config;
 }
@@ -81,25 +80,16 @@ export class MultiPaxosCore implements ProtocolCore<PaxosMessage, PaxosRecord, P
     return this.out.take();
   }
 
+  private readonly handlers: InputHandlers<PaxosMessage, PaxosRequest> = {
+    message: (from, message) => this.onMessage(from, message),
+    request: (requestId, request) => this.onPropose(requestId, request),
+    timer: (timer) => this.onTimer(timer),
+  };
+
   step(input: Input<PaxosMessage, PaxosRequest>): PaxosOutput {
-    switch (input.type) {
-      case 'message':
-        this.onMessage(input.from, input.message);
-        break;
-      case 'request':
-        this.onPropose(input.requestId, input.request);
-        break;
-      case 'timer':
-        this.onTimer(input.timer);
-        break;
-      case 'tick':
-      case 'persisted':
-        return noOutput();
-      default:
-        assertNever(input);
-    }
-    return this.out.take();
+    return stepWith(this.out, input, this.handlers);
   }
+
 
   // ----- inspection -----
 

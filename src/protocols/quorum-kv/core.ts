@@ -1,6 +1,7 @@
-import { assertNever, ConcordError, ErrorCode } from '../../core/errors.js';
+import { requirePositiveIntegers } from '../../core/config-check.js';
+import { assertNever, ErrorCode } from '../../core/errors.js';
 import type { NodeId, RequestId } from '../../core/ids.js';
-import { type CoreContext, type Input, noOutput, type Output, OutputBuilder, type ProtocolCore } from '../../core/protocol.js';
+import { type CoreContext, type Input, type InputHandlers, noOutput, type Output, OutputBuilder, type ProtocolCore, stepWith } from '../../core/protocol.js';
 import { HashRing } from '../dht/ring.js';
 
 /**
@@ -50,9 +51,7 @@ export const defaultQkvConfig: QkvConfig = { replicas: 3, resendTicks: 5, maxOpe
 
 export function qkvConfig(overrides: Partial<QkvConfig> = {}): QkvConfig {
   const config = { ...defaultQkvConfig, ...overrides, testingBugs: { ...defaultQkvConfig.testingBugs, ...overrides.testingBugs } };
-  for (const name of ['replicas', 'resendTicks', 'maxOperations', 'maxKeyBytes', 'maxValueBytes'] as const) {
-    if (!Number.isSafeInteger(config[name]) || config[name] < 1) throw new ConcordError(ErrorCode.InvalidConfig, `quorum kv: ${name} must be a positive integer`);
-  }
+  requirePositiveIntegers('quorum kv', config, ['replicas', 'resendTicks', 'maxOperations', 'maxKeyBytes', 'maxValueBytes']);
   return config;
 }
 
@@ -99,25 +98,18 @@ export class QuorumKvCore implements ProtocolCore<QkvMessage, QkvRecord, QkvRequ
     return noOutput();
   }
 
+  private readonly handlers: InputHandlers<QkvMessage, QkvRequest> = {
+    request: (requestId, request) => this.onRequest(requestId, request),
+    message: (from, message) => this.onMessage(from, message),
+    timer: (timer) => {
+      if (timer === resendTimer) this.resend();
+    },
+  };
+
   step(input: Input<QkvMessage, QkvRequest>): QkvOutput {
-    switch (input.type) {
-      case 'request':
-        this.onRequest(input.requestId, input.request);
-        break;
-      case 'message':
-        this.onMessage(input.from, input.message);
-        break;
-      case 'timer':
-        if (input.timer === resendTimer) this.resend();
-        break;
-      case 'tick':
-      case 'persisted':
-        return noOutput();
-      default:
-        assertNever(input);
-    }
-    return this.out.take();
+    return stepWith(this.out, input, this.handlers);
   }
+
 
   /** Operations this node is coordinating. */
   get activeOperations(): number {

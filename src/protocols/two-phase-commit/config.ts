@@ -1,3 +1,4 @@
+import { requirePositiveIntegers } from '../../core/config-check.js';
 import { ConcordError, ErrorCode } from '../../core/errors.js';
 
 export interface TpcConfig {
@@ -41,9 +42,9 @@ export const defaultTpcConfig: TpcConfig = {
 
 export function tpcConfig(overrides: Partial<TpcConfig> = {}): TpcConfig {
   const config = { ...defaultTpcConfig, ...overrides, testingBugs: { ...defaultTpcConfig.testingBugs, ...overrides.testingBugs } };
-  for (const [name, value] of Object.entries(config)) {
-    if (name !== 'testingBugs' && (!Number.isSafeInteger(value) || (value as number) < 1)) throw new ConcordError(ErrorCode.InvalidConfig, `two-phase commit: ${name} must be a positive integer`);
-  }
+  requirePositiveIntegers('two-phase commit', config, [
+    'voteTimeoutTicks', 'resendTicks', 'resendMaxTicks', 'inquireBaseTicks', 'inquireMaxTicks', 'maxParticipants', 'maxWritesPerParticipant', 'maxKeyBytes', 'maxValueBytes',
+  ]);
   if (config.inquireMaxTicks < config.inquireBaseTicks) throw new ConcordError(ErrorCode.InvalidConfig, 'two-phase commit: inquireMaxTicks below inquireBaseTicks');
   if (config.resendMaxTicks < config.resendTicks) throw new ConcordError(ErrorCode.InvalidConfig, 'two-phase commit: resendMaxTicks below resendTicks');
   return config;

@@ -1,6 +1,6 @@
 import { assertNever, ErrorCode } from '../../core/errors.js';
 import type { NodeId, RequestId } from '../../core/ids.js';
-import { type CoreContext, type CoreFactory, type Input, noOutput, type Output, OutputBuilder, type ProtocolCore } from '../../core/protocol.js';
+import { type CoreContext, type CoreFactory, type Input, type InputHandlers, type Output, OutputBuilder, type ProtocolCore, stepWith } from '../../core/protocol.js';
 import { type TpcConfig, tpcConfig } from './config.js';
 import { Coordinator, resendTimer } from './coordinator.js';
 import { inquireTimer, Participant } from './participant.js';
@@ -53,25 +53,16 @@ export class TwoPhaseCommitCore implements ProtocolCore<TpcMessage, TpcRecord, T
     return this.out.take();
   }
 
+  private readonly handlers: InputHandlers<TpcMessage, TpcRequest> = {
+    message: (from, message) => this.onMessage(from, message),
+    request: (requestId, request) => this.onRequest(requestId, request),
+    timer: (timer) => this.onTimer(timer),
+  };
+
   step(input: Input<TpcMessage, TpcRequest>): TpcOutput {
-    switch (input.type) {
-      case 'message':
-        this.onMessage(input.from, input.message);
-        break;
-      case 'request':
-        this.onRequest(input.requestId, input.request);
-        break;
-      case 'timer':
-        this.onTimer(input.timer);
-        break;
-      case 'tick':
-      case 'persisted':
-        return noOutput();
-      default:
-        assertNever(input);
-    }
-    return this.out.take();
+    return stepWith(this.out, input, this.handlers);
   }
+
 
   // ----- inspection (checkers, tests) -----
 
