@@ -6,6 +6,7 @@ import {
 import type { WorkloadSpec } from '../sim/clients.js';
 import { defineScenario } from '../sim/runner.js';
 import type { LivenessSpec, ProtocolParts, SafetyChecker, Scenario, ScenarioDefaults } from '../sim/scenario.js';
+import { bugNote } from './testing-bugs.js';
 
 /**
  * Scenario `causal-broadcast`: clients ask random nodes to broadcast messages while the nemesis
@@ -86,13 +87,12 @@ export function causalBroadcastScenario(options: CausalBroadcastScenarioOptions 
     defaults: causalBroadcastDefaults,
     build: (): Parts => {
       const config = cbConfig(options.configOverrides);
-      const bugs = Object.entries(config.testingBugs).filter(([, on]) => on).map(([name]) => name);
       return {
         factory: causalBroadcastFactory(config),
         workload: broadcastWorkload(),
         checkers: [causalChecker()],
         liveness: allDelivered,
-        notes: () => [`gossip every ${config.gossipTicks} ticks, ≤ ${config.maxResendPerDigest} resent per digest` + (bugs.length > 0 ? `, TEST BUGS: ${bugs.join(', ')}` : '')],
+        notes: () => [`gossip every ${config.gossipTicks} ticks, ≤ ${config.maxResendPerDigest} resent per digest` + bugNote(config.testingBugs)],
       };
     },
   });

@@ -3,6 +3,7 @@ import { type FailureDetectorCore, failureDetectorFactory, type FdConfig, fdConf
 import { defineScenario } from '../sim/runner.js';
 import type { LivenessSpec, ProtocolParts, SafetyChecker, Scenario, ScenarioDefaults, SimView } from '../sim/scenario.js';
 import type { Simulation } from '../sim/simulation.js';
+import { bugNote } from './testing-bugs.js';
 
 /**
  * Scenario `failure-detector`: the heartbeat detector with adaptive timeouts on every node while
@@ -131,7 +132,6 @@ export function failureDetectorScenario(options: FailureDetectorScenarioOptions 
     build: (): Parts => {
       const config = fdConfig(options.configOverrides);
       let simulation: Sim | null = null;
-      const bugs = Object.entries(config.testingBugs).filter(([, on]) => on).map(([name]) => name);
       return {
         factory: failureDetectorFactory(config),
         checkers: [completenessChecker(config, () => simulation!)],
@@ -140,8 +140,7 @@ export function failureDetectorScenario(options: FailureDetectorScenarioOptions 
           simulation = sim;
         },
         notes: () => [
-          `heartbeat every ${config.heartbeatTicks} ticks, timeout ${config.initialTimeoutTicks}+${config.timeoutIncrementTicks} per false suspicion, at most ${config.maxTimeoutTicks}` +
-            (bugs.length > 0 ? `, TEST BUGS: ${bugs.join(', ')}` : ''),
+          `heartbeat every ${config.heartbeatTicks} ticks, timeout ${config.initialTimeoutTicks}+${config.timeoutIncrementTicks} per false suspicion, at most ${config.maxTimeoutTicks}` + bugNote(config.testingBugs),
         ],
       };
     },

@@ -6,6 +6,7 @@ import {
 import type { WorkloadSpec } from '../sim/clients.js';
 import { defineScenario } from '../sim/runner.js';
 import type { LivenessSpec, ProtocolParts, SafetyChecker, Scenario, ScenarioDefaults, SimView } from '../sim/scenario.js';
+import { bugNote } from './testing-bugs.js';
 
 /**
  * Scenario `multi-paxos`: clients propose commands to random nodes (a node that is not the
@@ -166,13 +167,12 @@ export function multiPaxosScenario(options: MultiPaxosScenarioOptions = {}): Sce
     defaults: multiPaxosDefaults,
     build: (): Parts => {
       const config = paxosConfig(options.configOverrides);
-      const bugs = Object.entries(config.testingBugs).filter(([, on]) => on).map(([name]) => name);
       return {
         factory: multiPaxosFactory(config),
         workload: proposalWorkload(),
         checkers: [safetyChecker()],
         liveness: everyoneLearned,
-        notes: () => [`election ${config.electionTicks}..${2 * config.electionTicks - 1} ticks, heartbeat ${config.heartbeatTicks}` + (bugs.length > 0 ? `, TEST BUGS: ${bugs.join(', ')}` : '')],
+        notes: () => [`election ${config.electionTicks}..${2 * config.electionTicks - 1} ticks, heartbeat ${config.heartbeatTicks}` + bugNote(config.testingBugs)],
       };
     },
   });

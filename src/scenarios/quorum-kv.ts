@@ -6,6 +6,7 @@ import {
 import type { WorkloadSpec } from '../sim/clients.js';
 import { defineScenario } from '../sim/runner.js';
 import type { LivenessSpec, ProtocolParts, SafetyChecker, Scenario, ScenarioDefaults } from '../sim/scenario.js';
+import { bugNote } from './testing-bugs.js';
 
 /**
  * Scenario `quorum-kv`: clients get and put a few keys at random nodes of a quorum-replicated
@@ -87,13 +88,12 @@ export function quorumKvScenario(options: QuorumKvScenarioOptions = {}): Scenari
     defaults: quorumKvDefaults,
     build: (): Parts => {
       const config = qkvConfig(options.configOverrides);
-      const bugs = Object.entries(config.testingBugs).filter(([, on]) => on).map(([name]) => name);
       return {
         factory: quorumKvFactory(config),
         workload: kvWorkload(),
         finalCheckers: [linearizability],
         liveness: nothingInProgress,
-        notes: () => [`${config.replicas} replicas per key, resend every ${config.resendTicks} ticks` + (bugs.length > 0 ? `, TEST BUGS: ${bugs.join(', ')}` : '')],
+        notes: () => [`${config.replicas} replicas per key, resend every ${config.resendTicks} ticks` + bugNote(config.testingBugs)],
       };
     },
   });

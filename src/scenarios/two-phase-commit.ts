@@ -9,6 +9,7 @@ import { defineScenario } from '../sim/runner.js';
 import type { LivenessSpec, ProtocolParts, SafetyChecker, Scenario, ScenarioDefaults, SimView } from '../sim/scenario.js';
 import type { RunSettings } from '../sim/settings.js';
 import type { Simulation } from '../sim/simulation.js';
+import { bugNote } from './testing-bugs.js';
 
 /**
  * Scenario `two-phase-commit`: clients ask random nodes to run transactions writing a few keys on
@@ -223,7 +224,7 @@ export function twoPhaseCommitScenario(options: TwoPhaseCommitScenarioOptions = 
         liveness: allResolved,
         notes: () => [
           `vote timeout ${config.voteTimeoutTicks} ticks, resend ${config.resendTicks}..${config.resendMaxTicks}, inquire ${config.inquireBaseTicks}..${config.inquireMaxTicks}` +
-            (bugs(config).length > 0 ? `, TEST BUGS: ${bugs(config).join(', ')}` : ''),
+            bugNote(config.testingBugs),
         ],
         ...(options.setup !== undefined ? { setup: options.setup } : {}),
       };
@@ -232,7 +233,6 @@ export function twoPhaseCommitScenario(options: TwoPhaseCommitScenarioOptions = 
 }
 
 const noBugs = defaultTpcConfig.testingBugs;
-const bugs = (config: TpcConfig): string[] => Object.entries(config.testingBugs).filter(([, on]) => on).map(([name]) => name);
 
 /**
  * Bug-flip variants: the core with a test-only bug switched on. A sweep must report violations on
