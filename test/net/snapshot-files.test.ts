@@ -167,4 +167,16 @@ describe('WriteAheadLog with snapshot files', () => {
     expect(await snapFiles(dir)).toEqual(before);
     await reopened.close();
   });
+
+  it('opens a log written before snapshot files existed (the snapshot inline in its checkpoint)', async () => {
+    const dir = await tempDir();
+    const old = await WriteAheadLog.open<Rec>({ dir: join(dir, 'wal'), isCheckpoint: (record) => record.kind === 'ckpt', segmentSizeBytes: 64 * 1024 });
+    old.append([checkpoint(5, 1000), entry(6)]);
+    await old.sync();
+    await old.close();
+    const log = await openLog(dir);
+    expect(Buffer.from(log.recovered()[0]!.state!).equals(Buffer.from(state(5, 1000)))).toBe(true);
+    expect(log.recovered()[1]).toEqual(entry(6));
+    await log.close();
+  });
 });
