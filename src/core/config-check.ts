@@ -10,3 +10,8 @@ export function requirePositiveIntegers<T extends object>(protocol: string, conf
     if (!Number.isSafeInteger(value) || (value as number) < 1) throw new ConcordError(ErrorCode.InvalidConfig, `${protocol}: ${name} must be a positive integer`);
   }
 }
+
+/** `defaults` with `overrides` on top; `testingBugs` is merged switch by switch (one override keeps the rest off). */
+export function withOverrides<T extends { readonly testingBugs: object }>(defaults: T, overrides: Partial<T>): T {
+  return { ...defaults, ...overrides, testingBugs: { ...defaults.testingBugs, ...overrides.testingBugs } };
+}

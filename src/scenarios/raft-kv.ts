@@ -31,6 +31,7 @@ import type { LivenessSpec, ProtocolParts, SafetyChecker, Scenario, ScenarioDefa
 import type { RunSettings } from '../sim/settings.js';
 import type { Simulation } from '../sim/simulation.js';
 import { hashString } from '../sim/trace-hash.js';
+import { bugNote } from './testing-bugs.js';
 
 /**
  * Scenario `raft-kv`: N nodes (default 5) host the Raft core with its KV state machine; clients
@@ -137,12 +138,11 @@ export function raftKvConfig(seed: number, options: Pick<RaftKvScenarioOptions, 
 }
 
 function describeConfig(config: KvConfig): string {
-  const bugs = Object.entries(config.testingBugs).filter(([, on]) => on).map(([name]) => name);
   return (
     `raft: election ${config.electionTimeoutTicks}+[0,${config.electionTimeoutRandomTicks}) ticks, heartbeat ${config.heartbeatTicks}, ` +
     `message ≤ ${config.maxSizePerMessageBytes} B, inflight ≤ ${config.maxInflightMessages}, batching ${config.appendBatching ? 'on' : 'off'}, ` +
     `snapshot every ${config.snapshotThresholdEntries} (keep ${config.snapshotCatchUpEntries}, chunks ${config.snapshotChunkBytes} B), ` +
-    `pre-vote ${config.preVote ? 'on' : 'off'}, check-quorum ${config.checkQuorum ? 'on' : 'off'}${bugs.length > 0 ? `, TEST BUGS: ${bugs.join(', ')}` : ''}`
+    `pre-vote ${config.preVote ? 'on' : 'off'}, check-quorum ${config.checkQuorum ? 'on' : 'off'}${bugNote(config.testingBugs)}`
   );
 }
 

@@ -1,4 +1,4 @@
-import { requirePositiveIntegers } from '../../core/config-check.js';
+import { requirePositiveIntegers, withOverrides } from '../../core/config-check.js';
 import { type VectorClock, vectorGet } from '../../core/clocks.js';
 import { ErrorCode } from '../../core/errors.js';
 import type { NodeId } from '../../core/ids.js';
@@ -50,7 +50,7 @@ export const defaultCbConfig: CbConfig = {
 };
 
 export function cbConfig(overrides: Partial<CbConfig> = {}): CbConfig {
-  const config = { ...defaultCbConfig, ...overrides, testingBugs: { ...defaultCbConfig.testingBugs, ...overrides.testingBugs } };
+  const config = withOverrides(defaultCbConfig, overrides);
   requirePositiveIntegers('causal broadcast', config, ['gossipTicks', 'maxResendPerDigest', 'maxBuffered', 'maxPayloadBytes']);
   return config;
 }
@@ -120,7 +120,6 @@ export class CausalBroadcastCore implements ProtocolCore<CbMessage, CbRecord, Cb
   step(input: Input<CbMessage, CbRequest>): CbOutput {
     return stepWith(this.out, input, this.handlers);
   }
-
 
   /** What this node has delivered: origin → count. */
   deliveredVector(): VectorClock {

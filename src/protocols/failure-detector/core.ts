@@ -1,4 +1,4 @@
-import { requirePositiveIntegers } from '../../core/config-check.js';
+import { requirePositiveIntegers, withOverrides } from '../../core/config-check.js';
 import { ConcordError, ErrorCode } from '../../core/errors.js';
 import type { NodeId } from '../../core/ids.js';
 import { type CoreContext, type Input, type InputHandlers, type Output, OutputBuilder, type ProtocolCore, stepWith } from '../../core/protocol.js';
@@ -45,7 +45,7 @@ export const defaultFdConfig: FdConfig = {
 };
 
 export function fdConfig(overrides: Partial<FdConfig> = {}): FdConfig {
-  const config = { ...defaultFdConfig, ...overrides, testingBugs: { ...defaultFdConfig.testingBugs, ...overrides.testingBugs } };
+  const config = withOverrides(defaultFdConfig, overrides);
   requirePositiveIntegers('failure detector', config, ['heartbeatTicks', 'initialTimeoutTicks', 'timeoutIncrementTicks', 'maxTimeoutTicks']);
   if (config.maxTimeoutTicks < config.initialTimeoutTicks) throw new ConcordError(ErrorCode.InvalidConfig, 'failure detector: maxTimeoutTicks below initialTimeoutTicks');
   return config;
@@ -99,7 +99,6 @@ export class FailureDetectorCore implements ProtocolCore<FdMessage, never, FdReq
   step(input: Input<FdMessage, FdRequest>): FdOutput {
     return stepWith(this.out, input, this.handlers);
   }
-
 
   /** Peers currently suspected, sorted. */
   suspects(): NodeId[] {

@@ -1,4 +1,4 @@
-import { requirePositiveIntegers } from '../../core/config-check.js';
+import { requirePositiveIntegers, withOverrides } from '../../core/config-check.js';
 import { ConcordError, ErrorCode } from '../../core/errors.js';
 
 export interface TpcConfig {
@@ -41,7 +41,7 @@ export const defaultTpcConfig: TpcConfig = {
 };
 
 export function tpcConfig(overrides: Partial<TpcConfig> = {}): TpcConfig {
-  const config = { ...defaultTpcConfig, ...overrides, testingBugs: { ...defaultTpcConfig.testingBugs, ...overrides.testingBugs } };
+  const config = withOverrides(defaultTpcConfig, overrides);
   requirePositiveIntegers('two-phase commit', config, [
     'voteTimeoutTicks', 'resendTicks', 'resendMaxTicks', 'inquireBaseTicks', 'inquireMaxTicks', 'maxParticipants', 'maxWritesPerParticipant', 'maxKeyBytes', 'maxValueBytes',
   ]);

@@ -40,7 +40,6 @@ export class Coordinator {
   private readonly txs = new Map<TxId, Tx>();
   /** Every transaction this node ever committed (from its records): inquiries about them get commit. */
   private readonly committed = new Set<TxId>();
-  readonly decisions = { commits: 0, aborts: 0 };
 
   constructor(private readonly self: NodeId, private readonly config: TpcConfig, private readonly out: Out, private readonly local: LocalEffects) {}
 
@@ -127,8 +126,6 @@ export class Coordinator {
 
   private decide(txId: TxId, tx: Tx, commit: boolean, reason: 'vote-no' | 'timeout' | null): void {
     tx.phase = commit ? 'committed' : 'aborted';
-    if (commit) this.decisions.commits += 1;
-    else this.decisions.aborts += 1;
     if (commit) {
       // The commit point: durable before the client or any participant hears of it.
       if (!this.config.testingBugs.unloggedCommit) this.out.persist({ type: 'commit', txId, participants: tx.participants }, { sync: true });

@@ -1,6 +1,6 @@
 import { assertNever, ErrorCode } from '../../core/errors.js';
 import type { NodeId, RequestId } from '../../core/ids.js';
-import { type CoreContext, type CoreFactory, type Input, type InputHandlers, type Output, OutputBuilder, type ProtocolCore, stepWith } from '../../core/protocol.js';
+import { type CoreContext, type Input, type InputHandlers, type Output, OutputBuilder, type ProtocolCore, stepWith } from '../../core/protocol.js';
 import { type TpcConfig, tpcConfig } from './config.js';
 import { Coordinator, resendTimer } from './coordinator.js';
 import { inquireTimer, Participant } from './participant.js';
@@ -63,7 +63,6 @@ export class TwoPhaseCommitCore implements ProtocolCore<TpcMessage, TpcRecord, T
     return stepWith(this.out, input, this.handlers);
   }
 
-
   // ----- inspection (checkers, tests) -----
 
   participantState(txId: TxId): ParticipantState | null {
@@ -81,11 +80,6 @@ export class TwoPhaseCommitCore implements ProtocolCore<TpcMessage, TpcRecord, T
 
   coordinating(): number {
     return this.coordinator.active();
-  }
-
-  /** Decisions this node took as coordinator (this incarnation). */
-  decisions(): { readonly commits: number; readonly aborts: number } {
-    return this.coordinator.decisions;
   }
 
   lockedKeys(): number {
@@ -172,8 +166,6 @@ export class TwoPhaseCommitCore implements ProtocolCore<TpcMessage, TpcRecord, T
     if (commit !== null) this.participant.decide(txId, commit);
   }
 }
-
-export type TwoPhaseCommitFactory = CoreFactory<TpcMessage, TpcRecord, TpcRequest, TpcReply>;
 
 export function twoPhaseCommitFactory(overrides: Partial<TpcConfig> = {}): (context: CoreContext<TpcRecord>) => TwoPhaseCommitCore {
   const config = tpcConfig(overrides);
