@@ -1,4 +1,4 @@
-import { requirePositiveIntegers } from '../../core/config-check.js';
+import { requirePositiveIntegers, withOverrides } from '../../core/config-check.js';
 import { assertNever, ConcordError, ErrorCode } from '../../core/errors.js';
 import type { NodeId, RequestId } from '../../core/ids.js';
 import { type CoreContext, type Input, type InputHandlers, type Output, OutputBuilder, type ProtocolCore, stepWith } from '../../core/protocol.js';
@@ -24,7 +24,7 @@ export interface PaxosConfig {
 export const defaultPaxosConfig: PaxosConfig = { electionTicks: 20, heartbeatTicks: 5, resendTicks: 5, catchupBatch: 64, testingBugs: { ignorePromisedValues: false } };
 
 export function paxosConfig(overrides: Partial<PaxosConfig> = {}): PaxosConfig {
-  const config = { ...defaultPaxosConfig, ...overrides, testingBugs: { ...defaultPaxosConfig.testingBugs, ...overrides.testingBugs } };
+  const config = withOverrides(defaultPaxosConfig, overrides);
   requirePositiveIntegers('multi-paxos', config, ['electionTicks', 'heartbeatTicks', 'resendTicks', 'catchupBatch']);
   if (config.heartbeatTicks >= config.electionTicks) throw new ConcordError(ErrorCode.InvalidConfig, 'multi-paxos: heartbeatTicks must be below electionTicks');
   return config;
@@ -57,6 +57,7 @@ export class MultiPaxosCore implements ProtocolCore<PaxosMessage, PaxosRecord, P
   /** Chosen slots in the order this incarnation learned them (checkers read it incrementally). */
   readonly learned: { readonly slot: number; readonly value: PaxosValue }[] = [];
   private chosenThroughSlot = 0;
+  private highestChosen = 0;
   // Proposer.
   private role: Role = 'follower';
   private ballot: Ballot = -1;
@@ -90,7 +91,6 @@ export class MultiPaxosCore implements ProtocolCore<PaxosMessage, PaxosRecord, P
     return stepWith(this.out, input, this.handlers);
   }
 
-
   // ----- inspection -----
 
   get isLeader(): boolean {
@@ -111,7 +111,7 @@ export class MultiPaxosCore implements ProtocolCore<PaxosMessage, PaxosRecord, P
   }
 
   get highestChosenSlot(): number {
-    return Math.max(0, ...this.chosen.keys());
+    return this.highestChosen;
   }
 
   // ----- recovery -----
@@ -354,6 +354,7 @@ export class MultiPaxosCore implements ProtocolCore<PaxosMessage, PaxosRecord, P
     if (this.chosen.has(slot)) return;
     this.chosen.set(slot, value);
     this.learned.push({ slot, value });
+    this.highestChosen = Math.max(this.highestChosen, slot);
     if (persist) this.out.persist({ type: 'chosen', slot, value }, { sync: false });
     while (this.chosen.has(this.chosenThroughSlot + 1)) this.chosenThroughSlot += 1;
   }

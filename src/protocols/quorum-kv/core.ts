@@ -1,4 +1,4 @@
-import { requirePositiveIntegers } from '../../core/config-check.js';
+import { requirePositiveIntegers, withOverrides } from '../../core/config-check.js';
 import { assertNever, ErrorCode } from '../../core/errors.js';
 import type { NodeId, RequestId } from '../../core/ids.js';
 import { type CoreContext, type Input, type InputHandlers, noOutput, type Output, OutputBuilder, type ProtocolCore, stepWith } from '../../core/protocol.js';
@@ -50,7 +50,7 @@ export interface QkvConfig {
 export const defaultQkvConfig: QkvConfig = { replicas: 3, resendTicks: 5, maxOperations: 1000, maxKeyBytes: 256, maxValueBytes: 4096, testingBugs: { quorumOfOne: false, skipWriteBack: false } };
 
 export function qkvConfig(overrides: Partial<QkvConfig> = {}): QkvConfig {
-  const config = { ...defaultQkvConfig, ...overrides, testingBugs: { ...defaultQkvConfig.testingBugs, ...overrides.testingBugs } };
+  const config = withOverrides(defaultQkvConfig, overrides);
   requirePositiveIntegers('quorum kv', config, ['replicas', 'resendTicks', 'maxOperations', 'maxKeyBytes', 'maxValueBytes']);
   return config;
 }
@@ -110,7 +110,6 @@ export class QuorumKvCore implements ProtocolCore<QkvMessage, QkvRecord, QkvRequ
     return stepWith(this.out, input, this.handlers);
   }
 
-
   /** Operations this node is coordinating. */
   get activeOperations(): number {
     return this.operations.size;
@@ -125,8 +124,8 @@ export class QuorumKvCore implements ProtocolCore<QkvMessage, QkvRecord, QkvRequ
     return this.ring.preferenceList(key, this.config.replicas);
   }
 
-  private get quorum(): (replicas: number) => number {
-    return (replicas) => (this.config.testingBugs.quorumOfOne ? 1 : Math.floor(replicas / 2) + 1);
+  private quorumOf(replicas: number): number {
+    return this.config.testingBugs.quorumOfOne ? 1 : Math.floor(replicas / 2) + 1;
   }
 
   private onRequest(requestId: RequestId, request: QkvRequest): void {
@@ -191,7 +190,7 @@ export class QuorumKvCore implements ProtocolCore<QkvMessage, QkvRecord, QkvRequ
     if ((operation.phase === 'query') !== (current !== null)) return; // an answer to the other phase
     operation.answered.add(from);
     if (current !== null && newerThan(current.ts, operation.newest.ts)) operation.newest = current;
-    if (operation.answered.size < this.quorum(operation.replicas.length)) return;
+    if (operation.answered.size < this.quorumOf(operation.replicas.length)) return;
     if (operation.phase === 'store') this.finish(op, operation);
     else if (operation.request.type === 'get' && this.config.testingBugs.skipWriteBack) {
       operation.stored = operation.newest;
