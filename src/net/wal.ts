@@ -128,7 +128,8 @@ export class WriteAheadLog<P> implements DurableLog<P> {
   private pendingBytes = 0;
   private pendingStartsWithCheckpoint = false;
   private pendingBlob: PendingBlob | null = null;
-  private snapshotFiles: SnapshotFiles | null = null;
+  /** Present when snapshot files are on (opened at recovery). */
+  private snapshots: { readonly files: SnapshotFiles; readonly blobs: CheckpointBlobs<P> } | null = null;
   private inFlight: Promise<void> | null = null;
   private nextFlush: Deferred | null = null;
   private spare: Promise<FileHandle | null> | null = null;
@@ -210,9 +211,9 @@ export class WriteAheadLog<P> implements DurableLog<P> {
 
   /** The record to log for a checkpoint, and its blob when snapshot files are on. */
   private detachBlob(record: P): { logged: P; blob: PendingBlob | null } {
-    const detached = this.snapshotFiles === null ? null : this.options.snapshots!.blobs.detach(record);
+    const detached = this.snapshots?.blobs.detach(record) ?? null;
     if (detached === null) return { logged: record, blob: null };
-    const ref = this.snapshotFiles!.reference(detached.blob);
+    const ref = this.snapshots!.files.reference(detached.blob);
     return { logged: detached.stub(ref), blob: { ref, bytes: detached.blob } };
   }
 
@@ -288,7 +289,7 @@ export class WriteAheadLog<P> implements DurableLog<P> {
     if (frames.length === 0) return;
     // The snapshot file is durable before the record naming it can be: recovery never finds a
     // durable checkpoint without its blob.
-    if (blob !== null) await this.snapshotFiles!.write(blob.ref, blob.bytes);
+    if (blob !== null) await this.snapshots!.files.write(blob.ref, blob.bytes);
     const bytes = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
     let active = this.active!;
     const full = active.recordCount > 0 && active.writeOffset + bytes.length > this.segmentSizeBytes;
@@ -306,7 +307,7 @@ export class WriteAheadLog<P> implements DurableLog<P> {
     this.counters.writtenRecords += frames.length;
     if (startsWithCheckpoint) {
       await this.deleteSegmentsBefore(active.number);
-      await this.snapshotFiles?.removeAllBut(blob?.ref.file ?? null);
+      await this.snapshots?.files.removeAllBut(blob?.ref.file ?? null);
     }
   }
 
@@ -408,11 +409,12 @@ export class WriteAheadLog<P> implements DurableLog<P> {
     const names = await readdir(dir);
     const removedTempFiles = names.filter((name) => name.endsWith('.tmp'));
     for (const name of removedTempFiles) await unlink(join(dir, name));
-    if (this.options.snapshots !== undefined) this.snapshotFiles = await SnapshotFiles.open(this.options.snapshots.dir);
+    const snapshots = this.options.snapshots;
+    if (snapshots !== undefined) this.snapshots = { files: await SnapshotFiles.open(snapshots.dir), blobs: snapshots.blobs };
     const numbers = names.map(parseSegmentFileName).filter((number): number is number => number !== null).sort((a, b) => a - b);
     if (numbers.length === 0) {
       await this.createSegment(1, 0);
-      const deletedSnapshotFiles = (await this.snapshotFiles?.removeAllBut(null)) ?? [];
+      const deletedSnapshotFiles = (await this.snapshots?.files.removeAllBut(null)) ?? [];
       this.report = { segments: [segmentFileName(1)], records: 0, tornTail: null, deletedSegments: [], removedTempFiles, deletedSnapshotFiles };
       return;
     }
@@ -436,11 +438,12 @@ export class WriteAheadLog<P> implements DurableLog<P> {
    * file, then deletes the snapshot files it does not name. Returns the names deleted.
    */
   private async attachBlob(records: P[]): Promise<string[]> {
-    if (this.snapshotFiles === null) return [];
+    if (this.snapshots === null) return [];
+    const { files, blobs } = this.snapshots;
     const first = records[0];
-    const stub = first !== undefined && this.isCheckpoint(first) ? this.options.snapshots!.blobs.attach(first) : null;
-    if (stub !== null) records[0] = stub.restore(await this.snapshotFiles.read(stub.ref));
-    return await this.snapshotFiles.removeAllBut(stub?.ref.file ?? null);
+    const stub = first !== undefined && this.isCheckpoint(first) ? blobs.attach(first) : null;
+    if (stub !== null) records[0] = stub.restore(await files.read(stub.ref));
+    return await files.removeAllBut(stub?.ref.file ?? null);
   }
 
   /**
