@@ -1,59 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import type { Envelope } from '../../../src/core/envelope.js';
 import { isConcordError } from '../../../src/core/errors.js';
-import type { Output } from '../../../src/core/protocol.js';
 import { Rng } from '../../../src/core/rng.js';
 import {
-  ballotStride, type MultiPaxosCore, multiPaxosFactory, paxosConfig, type PaxosMessage, type PaxosRecord, type PaxosReply,
+  ballotStride, type MultiPaxosCore, multiPaxosFactory, paxosConfig, type PaxosMessage, type PaxosRecord, type PaxosReply, type PaxosRequest,
 } from '../../../src/protocols/multi-paxos/index.js';
+import { ScriptedNet } from '../scripted-net.js';
 
 /** Three nodes, messages carried by hand. */
 const ids = ['n1', 'n2', 'n3'];
-type Out = Output<PaxosMessage, PaxosRecord, PaxosReply>;
 
-class Net {
-  readonly cores = new Map<string, MultiPaxosCore>();
-  readonly disks = new Map<string, PaxosRecord[]>(ids.map((id) => [id, []]));
-  readonly inFlight: Envelope<PaxosMessage>[] = [];
-  readonly replies: PaxosReply[] = [];
-  readonly outputs: Out[] = [];
-  private requestIds = 0;
-
+class Net extends ScriptedNet<MultiPaxosCore, PaxosMessage, PaxosRecord, PaxosRequest, PaxosReply> {
   constructor() {
-    for (const id of ids) this.boot(id);
-  }
-
-  core(id: string): MultiPaxosCore {
-    return this.cores.get(id)!;
-  }
-
-  boot(id: string): void {
-    const core = multiPaxosFactory({ electionTicks: 10, heartbeatTicks: 3 })({ id, peers: ids, rng: Rng.fromSeed(1), recovered: [...this.disks.get(id)!] });
-    this.cores.set(id, core);
-    this.apply(id, core.start());
-  }
-
-  step(id: string, input: Parameters<MultiPaxosCore['step']>[0]): void {
-    this.apply(id, this.core(id).step(input));
+    const factory = multiPaxosFactory({ electionTicks: 10, heartbeatTicks: 3 });
+    super(ids, (id, recovered) => factory({ id, peers: ids, rng: Rng.fromSeed(1), recovered }));
   }
 
   propose(id: string, command: string): void {
-    this.requestIds += 1;
-    this.step(id, { type: 'request', requestId: this.requestIds, request: { type: 'propose', id: command, command } });
-  }
-
-  deliverAll(drop: (envelope: Envelope<PaxosMessage>) => boolean = () => false): void {
-    while (this.inFlight.length > 0) {
-      const envelope = this.inFlight.shift()!;
-      if (!drop(envelope)) this.step(envelope.to, { type: 'message', from: envelope.from, message: envelope.message });
-    }
-  }
-
-  private apply(id: string, output: Out): void {
-    this.outputs.push(output);
-    this.disks.get(id)!.push(...output.persist);
-    this.inFlight.push(...output.messages);
-    this.replies.push(...output.replies.map((reply) => reply.reply));
+    this.request(id, { type: 'propose', id: command, command });
   }
 }
 

@@ -1,54 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import type { Envelope } from '../../../src/core/envelope.js';
 import { isConcordError } from '../../../src/core/errors.js';
-import type { Output } from '../../../src/core/protocol.js';
 import { Rng } from '../../../src/core/rng.js';
 import {
   newerThan, qkvConfig, type QkvMessage, type QkvRecord, type QkvReply, type QkvRequest, type QuorumKvCore, quorumKvFactory,
 } from '../../../src/protocols/quorum-kv/index.js';
+import { ScriptedNet } from '../scripted-net.js';
 
 const ids = ['n1', 'n2', 'n3', 'n4', 'n5'];
-type Out = Output<QkvMessage, QkvRecord, QkvReply>;
 
-class Net {
-  readonly cores = new Map<string, QuorumKvCore>();
-  readonly disks = new Map<string, QkvRecord[]>(ids.map((id) => [id, []]));
-  readonly inFlight: Envelope<QkvMessage>[] = [];
-  readonly replies: QkvReply[] = [];
-  readonly outputs: Out[] = [];
-  private requestIds = 0;
-
+class Net extends ScriptedNet<QuorumKvCore, QkvMessage, QkvRecord, QkvRequest, QkvReply> {
   constructor() {
-    for (const id of ids) this.boot(id);
-  }
-
-  core(id: string): QuorumKvCore {
-    return this.cores.get(id)!;
-  }
-
-  boot(id: string): void {
-    const core = quorumKvFactory()({ id, peers: ids, rng: Rng.fromSeed(ids.indexOf(id) + 1), recovered: [...this.disks.get(id)!] });
-    this.cores.set(id, core);
-    this.apply(id, core.start());
-  }
-
-  request(id: string, request: QkvRequest): void {
-    this.requestIds += 1;
-    this.apply(id, this.core(id).step({ type: 'request', requestId: this.requestIds, request }));
-  }
-
-  deliverAll(drop: (envelope: Envelope<QkvMessage>) => boolean = () => false): void {
-    while (this.inFlight.length > 0) {
-      const envelope = this.inFlight.shift()!;
-      if (!drop(envelope)) this.apply(envelope.to, this.core(envelope.to).step({ type: 'message', from: envelope.from, message: envelope.message }));
-    }
-  }
-
-  private apply(id: string, output: Out): void {
-    this.outputs.push(output);
-    this.disks.get(id)!.push(...output.persist);
-    this.inFlight.push(...output.messages);
-    this.replies.push(...output.replies.map((reply) => reply.reply));
+    const factory = quorumKvFactory();
+    super(ids, (id, recovered) => factory({ id, peers: ids, rng: Rng.fromSeed(ids.indexOf(id) + 1), recovered }));
   }
 }
 

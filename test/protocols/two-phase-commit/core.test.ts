@@ -1,33 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import type { Envelope } from '../../../src/core/envelope.js';
 import { isConcordError } from '../../../src/core/errors.js';
-import type { Output } from '../../../src/core/protocol.js';
 import { Rng } from '../../../src/core/rng.js';
 import {
   tpcConfig, type TpcMessage, type TpcRecord, type TpcReply, type TpcRequest, twoPhaseCommitFactory, type TwoPhaseCommitCore,
 } from '../../../src/protocols/two-phase-commit/index.js';
+import { ScriptedNet } from '../scripted-net.js';
 
 /**
  * Scripted interaction tests: three nodes, messages carried by hand, so each test states exactly
  * what was delivered, lost or crashed.
  */
 const peers = ['n1', 'n2', 'n3'];
-type Out = Output<TpcMessage, TpcRecord, TpcReply>;
 
-class Cluster {
-  readonly cores = new Map<string, TwoPhaseCommitCore>();
-  readonly disks = new Map<string, TpcRecord[]>(peers.map((id) => [id, []]));
-  readonly inFlight: Envelope<TpcMessage>[] = [];
-  readonly replies: TpcReply[] = [];
-  readonly outputs: Out[] = [];
-  private requestIds = 0;
-
-  constructor(private readonly factory = twoPhaseCommitFactory({ voteTimeoutTicks: 20, resendTicks: 5 })) {
-    for (const id of peers) this.boot(id);
-  }
-
-  core(id: string): TwoPhaseCommitCore {
-    return this.cores.get(id)!;
+class Cluster extends ScriptedNet<TwoPhaseCommitCore, TpcMessage, TpcRecord, TpcRequest, TpcReply> {
+  constructor(factory = twoPhaseCommitFactory({ voteTimeoutTicks: 20, resendTicks: 5 })) {
+    super(peers, (id, recovered) => factory({ id, peers, rng: Rng.fromSeed(7), recovered }));
   }
 
   /** Power cut and restart from the node's records (every record here is durable once emitted). */
@@ -35,39 +22,8 @@ class Cluster {
     this.boot(id);
   }
 
-  request(id: string, request: TpcRequest): void {
-    this.requestIds += 1;
-    this.apply(id, this.core(id).step({ type: 'request', requestId: this.requestIds, request }));
-  }
-
-  timer(id: string, timer: string): void {
-    this.apply(id, this.core(id).step({ type: 'timer', timer }));
-  }
-
-  /** Delivers every message in flight (and those they cause) except what `drop` rejects. */
-  deliverAll(drop: (envelope: Envelope<TpcMessage>) => boolean = () => false): void {
-    while (this.inFlight.length > 0) {
-      const envelope = this.inFlight.shift()!;
-      if (drop(envelope)) continue;
-      this.apply(envelope.to, this.core(envelope.to).step({ type: 'message', from: envelope.from, message: envelope.message }));
-    }
-  }
-
   records(id: string, type: TpcRecord['type']): TpcRecord[] {
     return this.disks.get(id)!.filter((record) => record.type === type);
-  }
-
-  private boot(id: string): void {
-    const core = this.factory({ id, peers, rng: Rng.fromSeed(7), recovered: [...this.disks.get(id)!] });
-    this.cores.set(id, core);
-    this.apply(id, core.start());
-  }
-
-  private apply(id: string, output: Out): void {
-    this.outputs.push(output);
-    this.disks.get(id)!.push(...output.persist);
-    this.inFlight.push(...output.messages);
-    this.replies.push(...output.replies.map((reply) => reply.reply));
   }
 }
 
