@@ -1,11 +1,10 @@
-import { checkHistory } from '../check/linearizability.js';
-import { kvModel } from '../check/models/kv.js';
 import {
   type QkvConfig, qkvConfig, type QkvMessage, type QkvRecord, type QkvReply, type QkvRequest, type QuorumKvCore, quorumKvFactory,
 } from '../protocols/quorum-kv/index.js';
 import type { WorkloadSpec } from '../sim/clients.js';
 import { defineScenario } from '../sim/runner.js';
-import type { LivenessSpec, ProtocolParts, SafetyChecker, Scenario, ScenarioDefaults } from '../sim/scenario.js';
+import type { LivenessSpec, ProtocolParts, Scenario, ScenarioDefaults } from '../sim/scenario.js';
+import { kvLinearizabilityChecker } from './kv-linearizability.js';
 import { bugNote } from './testing-bugs.js';
 
 /**
@@ -57,16 +56,6 @@ function kvWorkload(): WorkloadSpec<QkvRequest, QkvReply> {
   };
 }
 
-const linearizability: SafetyChecker<Core, QkvRecord> = {
-  name: 'linearizability',
-  check: (view) => {
-    const { result } = checkHistory(kvModel(), view.history(), { timeoutMs: 20_000 });
-    if (result.verdict === 'linearizable') return null;
-    if (result.verdict === 'unknown') return `the checker could not decide within its budget (${result.reason ?? 'unknown reason'}): investigate`;
-    return `not linearizable: ${result.failure?.message ?? 'no explanation'}`;
-  },
-};
-
 const nothingInProgress: LivenessSpec<Core, QkvRecord> = {
   description: 'every node up and no operation in progress',
   begin: (view) => () => view.nodeIds.every((id) => view.status(id) === 'up' && view.core(id)?.activeOperations === 0),
@@ -91,7 +80,7 @@ export function quorumKvScenario(options: QuorumKvScenarioOptions = {}): Scenari
       return {
         factory: quorumKvFactory(config),
         workload: kvWorkload(),
-        finalCheckers: [linearizability],
+        finalCheckers: [kvLinearizabilityChecker<Core, QkvRecord>(20_000)],
         liveness: nothingInProgress,
         notes: () => [`${config.replicas} replicas per key, resend every ${config.resendTicks} ticks` + bugNote(config.testingBugs)],
       };

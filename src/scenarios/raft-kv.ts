@@ -1,6 +1,4 @@
 import { checkConvergence } from '../check/consensus.js';
-import { checkHistory } from '../check/linearizability.js';
-import { kvModel } from '../check/models/kv.js';
 import { RaftInvariants } from '../check/raft-invariants.js';
 import type { HistoryEvent } from '../core/history.js';
 import type { NodeId } from '../core/ids.js';
@@ -31,6 +29,7 @@ import type { LivenessSpec, ProtocolParts, SafetyChecker, Scenario, ScenarioDefa
 import type { RunSettings } from '../sim/settings.js';
 import type { Simulation } from '../sim/simulation.js';
 import { hashString } from '../sim/trace-hash.js';
+import { kvLinearizabilityChecker } from './kv-linearizability.js';
 import { bugNote } from './testing-bugs.js';
 
 /**
@@ -72,9 +71,8 @@ export const raftKvKeys: readonly string[] = ['x', 'y', 'z'];
 
 /**
  * Time budget of the final linearizability check (wall ms). A raft-kv history (~50–150
- * operations on 3 keys, checked key by key) takes milliseconds; when the budget is spent the
- * verdict is `unknown`, and we count that as a violation rather than a note: a sweep must not
- * pass a history nobody checked, and the seed replays the case for investigation.
+ * operations on 3 keys, checked key by key) takes milliseconds; a spent budget is a violation
+ * (see `kvLinearizabilityChecker`).
  */
 const linearizabilityBudgetMs = 20_000;
 
@@ -514,16 +512,6 @@ function safetyChecker(invariants: RaftInvariants): SafetyChecker<Core, Record> 
   };
 }
 
-const linearizabilityChecker: SafetyChecker<Core, Record> = {
-  name: 'linearizability',
-  check: (view) => {
-    const { result } = checkHistory(kvModel(), view.history(), { timeoutMs: linearizabilityBudgetMs });
-    if (result.verdict === 'linearizable') return null;
-    if (result.verdict === 'unknown') return `the checker could not decide within its budget (${result.reason ?? 'unknown reason'}): investigate`;
-    return `not linearizable: ${result.failure?.message ?? 'no explanation'}`;
-  },
-};
-
 /** The members of the leader's configuration hold the same applied index and state digest. */
 const convergenceChecker: SafetyChecker<Core, Record> = {
   name: 'convergence',
@@ -662,7 +650,7 @@ export function raftKvScenario(options: RaftKvScenarioOptions): Scenario {
         isCheckpoint: isRaftCheckpoint,
         workload: raftKvWorkload(settings),
         checkers: [safetyChecker(invariants)],
-        finalCheckers: [linearizabilityChecker, convergenceChecker],
+        finalCheckers: [kvLinearizabilityChecker<Core, Record>(linearizabilityBudgetMs), convergenceChecker],
         liveness: healedAndServing(() => repairLinks(sim!)),
         setup: (simulation, runSettings) => {
           sim = simulation;
