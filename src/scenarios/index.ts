@@ -1,5 +1,6 @@
 import { registerScenario } from '../sim/scenario.js';
 import { causalBroadcastScenarios } from './causal-broadcast.js';
+import { chordScenarios } from './chord.js';
 import { failureDetectorScenarios } from './failure-detector.js';
 import { multiPaxosScenarios } from './multi-paxos.js';
 import { quorumKvScenarios } from './quorum-kv.js';
@@ -22,5 +23,6 @@ for (const scenario of failureDetectorScenarios) registerScenario(scenario);
 for (const scenario of causalBroadcastScenarios) registerScenario(scenario);
 for (const scenario of multiPaxosScenarios) registerScenario(scenario);
 for (const scenario of quorumKvScenarios) registerScenario(scenario);
+for (const scenario of chordScenarios) registerScenario(scenario);
 
 export { getScenario, listScenarios } from '../sim/scenario.js';

@@ -22,7 +22,8 @@ interface Point {
   readonly node: NodeId;
 }
 
-const hashKey = (text: string): number => mix32(fnv1a32(text));
+/** A text's position on the 32-bit ring (also Chord's node and key identifiers). */
+export const ringPosition = (text: string): number => mix32(fnv1a32(text));
 
 export class HashRing {
   private constructor(
@@ -78,7 +79,7 @@ export class HashRing {
     if (this.points.length === 0) throw new ConcordError(ErrorCode.UnknownNode, 'the ring has no nodes');
     const wanted = Math.min(count, this.weights.size);
     const found: NodeId[] = [];
-    for (let index = this.firstAtOrAfter(hashKey(key)); found.length < wanted; index += 1) {
+    for (let index = this.firstAtOrAfter(ringPosition(key)); found.length < wanted; index += 1) {
       const node = this.points[index % this.points.length]!.node;
       if (!found.includes(node)) found.push(node);
     }
@@ -110,7 +111,7 @@ export class HashRing {
   private static build(weights: ReadonlyMap<NodeId, number>, virtualNodes: number): HashRing {
     const points: Point[] = [];
     for (const [node, weight] of weights) {
-      for (let index = 0; index < virtualNodes * weight; index += 1) points.push({ position: hashKey(`${node}#${index}`), node });
+      for (let index = 0; index < virtualNodes * weight; index += 1) points.push({ position: ringPosition(`${node}#${index}`), node });
     }
     // Ties (equal positions) break by node id, so the layout does not depend on insertion order.
     points.sort((a, b) => a.position - b.position || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
