@@ -3,6 +3,7 @@ import { causalBroadcastScenarios } from './causal-broadcast.js';
 import { chordScenarios } from './chord.js';
 import { failureDetectorScenarios } from './failure-detector.js';
 import { multiPaxosScenarios } from './multi-paxos.js';
+import { pbftScenarios } from './pbft.js';
 import { quorumKvScenarios } from './quorum-kv.js';
 import { pingCanaryScenario, pingScenario } from './ping.js';
 import { raftKvScenarios } from './raft-kv.js';
@@ -23,6 +24,7 @@ for (const scenario of failureDetectorScenarios) registerScenario(scenario);
 for (const scenario of causalBroadcastScenarios) registerScenario(scenario);
 for (const scenario of multiPaxosScenarios) registerScenario(scenario);
 for (const scenario of quorumKvScenarios) registerScenario(scenario);
+for (const scenario of pbftScenarios) registerScenario(scenario);
 for (const scenario of chordScenarios) registerScenario(scenario);
 
 export { getScenario, listScenarios } from '../sim/scenario.js';
