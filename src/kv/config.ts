@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConcordError, ErrorCode } from '../core/errors.js';
 import { isNodeId, type NodeId } from '../core/ids.js';
+import { walIoModes, type WalIo } from '../net/wal.js';
 import { parseTestingBugs, type TestingBug } from './testing-bugs.js';
 
 /** A `host:port` pair. */
@@ -37,6 +38,8 @@ export interface NodeConfig {
   readonly snapshotThresholdEntries: number;
   /** How followers pass writes to the leader: Raft proposal forwarding or an HTTP relay. */
   readonly forwardWrites: 'raft' | 'http';
+  /** Where the WAL's group-commit write and fdatasync run (see `WriteAheadLogOptions.io`). */
+  readonly walIo: WalIo;
   /** Serve `/v1/debug/faults…` (clock and link faults) for fault-injection tests. Never on by default. */
   readonly enableFaultInjection: boolean;
   /** Deliberately broken behaviour for the fault harness (`CONCORD_TESTING_BUGS`; testing-bugs.ts). */
@@ -67,6 +70,7 @@ export interface RawNodeOptions {
   enableFaultInjection?: unknown;
   snapshotThresholdEntries?: unknown;
   forwardWrites?: unknown;
+  walIo?: unknown;
   config?: unknown;
 }
 
@@ -166,6 +170,7 @@ export function resolveNodeConfig(flags: RawNodeOptions, env: NodeJS.ProcessEnv 
     logLevel: optionalString(raw.logLevel, '--log-level') ?? env.CONCORD_LOG_LEVEL ?? 'info',
     readMode: readModeOf(raw.readMode),
     forwardWrites: forwardWritesOf(raw.forwardWrites),
+    walIo: walIoOf(raw.walIo),
     snapshotThresholdEntries: integer(raw.snapshotThresholdEntries, '--snapshot-threshold-entries', 100_000, { min: 10, max: 10_000_000 }),
     ...testingOptions(raw, env),
   };
@@ -187,6 +192,12 @@ function forwardWritesOf(value: unknown): 'raft' | 'http' {
   throw bad('--forward-writes must be raft or http');
 }
 
+function walIoOf(value: unknown): WalIo {
+  if (value === undefined) return 'threadpool';
+  if (walIoModes.includes(value as WalIo)) return value as WalIo;
+  throw bad(`--wal-io must be ${walIoModes.join(' or ')}`);
+}
+
 function readModeOf(value: unknown): 'readIndex' | 'lease' {
   if (value === undefined || value === 'readIndex' || value === 'read-index') return 'readIndex';
   if (value === 'lease') return 'lease';
@@ -201,7 +212,7 @@ function readConfigFile(file: string): RawNodeOptions {
     throw bad(`cannot read config file ${file}: ${(error as Error).message}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw bad(`config file ${file} must hold a JSON object`);
-  const allowed = new Set(['id', 'peers', 'http', 'data', 'secret', 'token', 'tlsCert', 'tlsKey', 'tlsCa', 'join', 'tickIntervalMs', 'electionTimeoutTicks', 'heartbeatIntervalTicks', 'requestTimeoutMs', 'logLevel', 'readMode', 'enableFaultInjection', 'snapshotThresholdEntries', 'forwardWrites']);
+  const allowed = new Set(['id', 'peers', 'http', 'data', 'secret', 'token', 'tlsCert', 'tlsKey', 'tlsCa', 'join', 'tickIntervalMs', 'electionTimeoutTicks', 'heartbeatIntervalTicks', 'requestTimeoutMs', 'logLevel', 'readMode', 'enableFaultInjection', 'snapshotThresholdEntries', 'forwardWrites', 'walIo']);
   for (const key of Object.keys(parsed)) if (!allowed.has(key)) throw bad(`config file ${file}: unknown field "${key}"`);
   return parsed as RawNodeOptions;
 }

@@ -44,6 +44,7 @@ export async function startNode(config: NodeConfig, logger: Logger = pino({ leve
     isCheckpoint: isRaftCheckpoint,
     validateRecord: raftRecordProblem,
     snapshots: { dir: path.join(config.dataDir, 'snap'), blobs: raftCheckpointBlobs },
+    io: config.walIo,
     logger: log,
   });
   log.info({ recovered: wal.recovered().length, report: wal.recoveryReport }, 'write-ahead log opened');

@@ -34,6 +34,19 @@ durableLogComplianceSuite({
   },
 });
 
+durableLogComplianceSuite({
+  name: 'file WAL, writes and fdatasyncs inline on the event loop',
+  propertyRuns: 25,
+  async create<P>(isCheckpoint: (record: P) => boolean): Promise<DurableLogHarness<P>> {
+    const dir = await mkdtemp(join(tmpdir(), 'concord-wal-compliance-'));
+    return {
+      open: () => WriteAheadLog.open<P>({ dir, isCheckpoint, segmentSizeBytes: 4096, io: 'inline' }),
+      crash: (log) => (log as WriteAheadLog<P>).abandon(),
+      cleanup: () => rm(dir, { recursive: true, force: true }),
+    };
+  },
+});
+
 /** The suite's checkpoints keep their `data` blob in a snapshot file, as Raft checkpoints do. */
 const recBlobs: CheckpointBlobs<Rec & { file?: SnapshotFileRef }> = {
   detach: (record) => (record.kind === 'ckpt' && record.data instanceof Uint8Array

@@ -19,6 +19,8 @@ describe('node config', () => {
     expect(config.secretIsDefault).toBe(true);
     expect(config.token).toBeUndefined();
     expect(config.electionTimeoutTicks).toBeGreaterThan(config.heartbeatIntervalTicks);
+    expect(config.walIo).toBe('threadpool');
+    expect(resolveNodeConfig({ id: 'n1', walIo: 'inline' }, {}).walIo).toBe('inline');
   });
 
   it('takes the secret and token from the environment, flags first', () => {
@@ -57,6 +59,7 @@ describe('node config', () => {
       { id: 'n1', tickIntervalMs: '0' },
       { id: 'n1', secret: 'short' },
       { id: 'n1', peers: 'n1=10.0.0.1:7101' },
+      { id: 'n1', walIo: 'sometimes' },
     ];
     for (const flags of cases) expect(() => resolveNodeConfig(flags, {}), JSON.stringify(flags)).toThrow(expect.toSatisfy(invalidConfig));
   });

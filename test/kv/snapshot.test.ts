@@ -17,8 +17,9 @@ afterEach(async () => {
 });
 
 describe('snapshots in the real host', () => {
-  it('a lagging node catches up from a snapshot; every node restarts from its checkpoint', async () => {
-    const nodes = (cluster = await inProcessCluster({ snapshotThresholdEntries: 100 }));
+  // Both WAL io modes: inline writes and syncs must keep the same durability and recovery.
+  it.each(['threadpool', 'inline'] as const)('a lagging node catches up from a snapshot; every node restarts from its checkpoint (WAL io %s)', async (walIo) => {
+    const nodes = (cluster = await inProcessCluster({ snapshotThresholdEntries: 100, walIo }));
     const base = nodes.base;
     for (const index of [0, 1, 2]) await nodes.start(index);
     await eventually(async () => (await request(base(0), 'GET', '/healthz')).status === 200, 10_000, 'a leader');
