@@ -68,7 +68,7 @@ function clientWorkload(options: ClientOptions): WorkloadSpec<PbftRequest, PbftR
   };
   return {
     clients: 3,
-    thinkMsMax: 150,
+    thinkMsMax: 250,
     timeoutMs: 8_000,
     attemptTimeoutMs: 400,
     healTimeoutMs: 20_000,

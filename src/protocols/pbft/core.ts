@@ -299,6 +299,7 @@ export class PbftReplica implements ProtocolCore<PbftMessage, PbftRecord, PbftRe
     assert(message.view === this.view && !this.changing, 'pbft: pre-prepares belong to the current view');
     const slot = this.log.slot(message.seq);
     slot.prePrepare = message;
+    if (message.request !== null && this.isPrimary) this.assigned.add(requestKey(message.request));
     this.out.persist({ type: 'pre-prepared', prePrepare: message }, { sync: true });
     if (this.isPrimary) {
       this.broadcast(message);
