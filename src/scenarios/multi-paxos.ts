@@ -6,6 +6,7 @@ import {
 import type { WorkloadSpec } from '../sim/clients.js';
 import { defineScenario } from '../sim/runner.js';
 import type { LivenessSpec, ProtocolParts, SafetyChecker, Scenario, ScenarioDefaults, SimView } from '../sim/scenario.js';
+import { InvocationReader } from './invocations.js';
 import { bugNote } from './testing-bugs.js';
 
 /**
@@ -69,8 +70,7 @@ class LearnedObserver {
   private readonly slotOfCommand = new Map<string, number>();
   private readonly proposed = new Set<string>();
   private readonly told = new Map<number, string>();
-  private readonly openByProcess = new Map<number, string>();
-  private historySeen = 0;
+  private readonly invocations = new InvocationReader('propose');
 
   check(view: View): string | null {
     const told = this.readHistory(view.history());
@@ -113,22 +113,13 @@ class LearnedObserver {
 
   /** Reads new history events; checks each new "chosen" answer against what was learned. */
   private readHistory(history: readonly HistoryEvent[]): string | null {
-    for (; this.historySeen < history.length; this.historySeen += 1) {
-      const event = history[this.historySeen]!;
-      if (event.f !== 'propose') continue;
-      if (event.type === 'invoke') {
-        this.proposed.add(event.value as string);
-        this.openByProcess.set(event.process, event.value as string);
-        continue;
-      }
-      const id = this.openByProcess.get(event.process);
-      this.openByProcess.delete(event.process);
-      if (event.type !== 'ok' || id === undefined) continue;
-      this.told.set(event.value as number, id);
-      const problem = this.checkTold(event.value as number, id);
-      if (problem !== null) return problem;
-    }
-    return null;
+    return this.invocations.read(history, {
+      invoke: (value) => this.proposed.add(value as string),
+      ok: (id, slot) => {
+        this.told.set(slot as number, id as string);
+        return this.checkTold(slot as number, id as string);
+      },
+    });
   }
 }
 

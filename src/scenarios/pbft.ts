@@ -7,6 +7,7 @@ import {
 import type { WorkloadSpec } from '../sim/clients.js';
 import { defineScenario } from '../sim/runner.js';
 import type { LivenessSpec, ProtocolParts, SafetyChecker, Scenario, ScenarioDefaults, SimView } from '../sim/scenario.js';
+import { InvocationReader } from './invocations.js';
 import { lieToClient, pbftMutator } from './pbft-adversary.js';
 import { bugNote } from './testing-bugs.js';
 
@@ -108,8 +109,7 @@ class ExecutionObserver {
   private readonly results = new Map<string, string>();
   private readonly issued = new Set<string>();
   private readonly accepted = new Map<string, string>();
-  private readonly openByProcess = new Map<number, string>();
-  private historySeen = 0;
+  private readonly invocations = new InvocationReader();
 
   check(view: View): string | null {
     const told = this.readHistory(view.history());
@@ -159,21 +159,13 @@ class ExecutionObserver {
   }
 
   private readHistory(history: readonly HistoryEvent[]): string | null {
-    for (; this.historySeen < history.length; this.historySeen += 1) {
-      const event = history[this.historySeen]!;
-      if (event.type === 'invoke') {
-        this.issued.add(event.value as string);
-        this.openByProcess.set(event.process, event.value as string);
-        continue;
-      }
-      const key = this.openByProcess.get(event.process);
-      this.openByProcess.delete(event.process);
-      if (event.type !== 'ok' || key === undefined) continue;
-      this.accepted.set(key, event.value as string);
-      const problem = this.compare(key);
-      if (problem !== null) return problem;
-    }
-    return null;
+    return this.invocations.read(history, {
+      invoke: (key) => this.issued.add(key as string),
+      ok: (key, result) => {
+        this.accepted.set(key as string, result as string);
+        return this.compare(key as string);
+      },
+    });
   }
 }
 
