@@ -30,10 +30,9 @@ export interface ChordConfig {
   /**
    * TEST-ONLY bug switches: `noKeyTransfer` — a joining node (and a node's new predecessor) is
    * not handed the keys it now owns; `singleSuccessor` — the successor list holds one entry
-   * (so a key has one replica besides its owner, and a failed successor has no backup);
-   * `notifyAcceptsAny` — notify replaces the predecessor without checking it lies between.
+   * (so a key has one replica besides its owner, and a failed successor has no backup).
    */
-  readonly testingBugs: { readonly noKeyTransfer: boolean; readonly singleSuccessor: boolean; readonly notifyAcceptsAny: boolean };
+  readonly testingBugs: { readonly noKeyTransfer: boolean; readonly singleSuccessor: boolean };
 }
 
 export const defaultChordConfig: ChordConfig = {
@@ -53,7 +52,7 @@ export const defaultChordConfig: ChordConfig = {
   itemsBatchMax: 256,
   maxKeyBytes: 256,
   maxValueBytes: 4096,
-  testingBugs: { noKeyTransfer: false, singleSuccessor: false, notifyAcceptsAny: false },
+  testingBugs: { noKeyTransfer: false, singleSuccessor: false },
 };
 
 const positive = [

@@ -2,9 +2,10 @@ import { assert, assertNever, ErrorCode } from '../../core/errors.js';
 import type { NodeId, RequestId } from '../../core/ids.js';
 import { type CoreContext, type Input, type InputHandlers, type Output, OutputBuilder, type ProtocolCore, stepWith } from '../../core/protocol.js';
 import type { Rng } from '../../core/rng.js';
-import { type ChordConfig, chordConfig, successorListLength } from './config.js';
+import { type ChordConfig, successorListLength } from './config.js';
 import { ChordStore } from './data.js';
-import { chordId, type ChordId, clockwise, fingerStart, idBits, inHalfOpenInterval, inOpenInterval, ringSize } from './ids.js';
+import { chordId, type ChordId, fingerStart, idBits, inHalfOpenInterval, inOpenInterval, ringSize } from './ids.js';
+import { findStep, normalizeSuccessors } from './routing.js';
 import { type FindAnswer, type LookupResult, LookupTable } from './lookups.js';
 import { ChordErrorCode, type ChordMessage, type ChordRecord, type ChordReply, type ChordRequest, type Item } from './types.js';
 import { validateChordMessage, validateChordRequest } from './validate.js';
@@ -49,9 +50,10 @@ export class ChordCore implements ProtocolCore<ChordMessage, ChordRecord, ChordR
   private readonly fingers: (NodeId | null)[] = new Array<NodeId | null>(idBits).fill(null);
   private nextFinger = 0;
   private nonce = 0;
-  private neighboursNonce: number | null = null;
+  /** Nonce of the oldest unanswered stabilize request to the first successor: any answer from then on counts (a slow answer is still an answer). */
+  private neighboursSince: number | null = null;
   private successorMisses = 0;
-  private pingNonce: number | null = null;
+  private pingSince: number | null = null;
   private predecessorMisses = 0;
   /** Messages to this node itself, handled after the current input (no re-entrant handlers). */
   private readonly local: ChordMessage[] = [];
@@ -96,6 +98,11 @@ export class ChordCore implements ProtocolCore<ChordMessage, ChordRecord, ChordR
 
   get predecessor(): NodeId | null {
     return this.predecessorNode;
+  }
+
+  /** True while a stabilize or ping round went unanswered (the failure detector may be about to drop a neighbour). */
+  get suspecting(): boolean {
+    return this.successorMisses > 0 || this.predecessorMisses > 0;
   }
 
   get fingerTable(): readonly (NodeId | null)[] {
@@ -149,7 +156,7 @@ export class ChordCore implements ProtocolCore<ChordMessage, ChordRecord, ChordR
 
   private replay(record: ChordRecord): void {
     if (record.type === 'joined') this.member = true;
-    else if (record.type === 'successors') this.successorList = this.normalize(record.successors);
+    else if (record.type === 'successors') this.successorList = normalizeSuccessors(this.id, record.successors, successorListLength(this.config));
     else this.store.recover(record);
   }
 
@@ -179,26 +186,11 @@ export class ChordCore implements ProtocolCore<ChordMessage, ChordRecord, ChordR
     return this.member && this.predecessorNode !== null && inHalfOpenInterval(chordId(key), chordId(this.predecessorNode), this.selfId);
   }
 
-  /** `candidates` cut to the successor-list invariant: strictly clockwise, stop at a wrap or at this node. */
-  private normalize(candidates: readonly NodeId[]): NodeId[] {
-    const list: NodeId[] = [];
-    let distance = 0;
-    for (const node of candidates) {
-      if (node === this.id) break;
-      const next = clockwise(this.selfId, chordId(node));
-      if (next <= distance) break;
-      list.push(node);
-      distance = next;
-      if (list.length === successorListLength(this.config)) break;
-    }
-    return list;
-  }
-
   private setSuccessors(candidates: readonly NodeId[]): void {
-    const list = this.normalize(candidates);
+    const list = normalizeSuccessors(this.id, candidates, successorListLength(this.config));
     if (list.length === this.successorList.length && list.every((node, index) => node === this.successorList[index])) return;
     if (list[0] !== this.successorList[0]) {
-      this.neighboursNonce = null;
+      this.neighboursSince = null;
       this.successorMisses = 0;
     }
     this.successorList = list;
@@ -207,28 +199,9 @@ export class ChordCore implements ProtocolCore<ChordMessage, ChordRecord, ChordR
 
   // ----- lookups -----
 
-  /** find_successor's step at this node (§4.4), skipping `avoid`: the owner, or a closer node. */
+  /** find_successor's step at this node (§4.4), skipping `avoid`. */
   private answer(key: ChordId, avoid: readonly NodeId[]): FindAnswer {
-    const successor = this.successorList.find((node) => !avoid.includes(node)) ?? this.id;
-    if (inHalfOpenInterval(key, this.selfId, chordId(successor))) return { type: 'found', owner: successor };
-    const next = this.closestPreceding(key, avoid);
-    return next === null ? { type: 'found', owner: successor } : { type: 'next', next };
-  }
-
-  /** The finger or successor that most closely precedes `key` (§4.4 closest_preceding_node). */
-  private closestPreceding(key: ChordId, avoid: readonly NodeId[]): NodeId | null {
-    let best: NodeId | null = null;
-    let bestDistance = 0;
-    for (const node of [...this.fingers, ...this.successorList]) {
-      if (node === null || node === this.id || avoid.includes(node)) continue;
-      const id = chordId(node);
-      const distance = clockwise(this.selfId, id);
-      if (distance > bestDistance && inOpenInterval(id, this.selfId, key)) {
-        best = node;
-        bestDistance = distance;
-      }
-    }
-    return best;
+    return findStep({ self: this.id, successors: this.successorList, fingers: this.fingers }, key, avoid);
   }
 
   private lookupFound(result: LookupResult, owner: NodeId, hops: number): void {
@@ -299,8 +272,8 @@ export class ChordCore implements ProtocolCore<ChordMessage, ChordRecord, ChordR
         this.send(from, { type: 'pong', nonce: message.nonce });
         break;
       case 'pong':
-        if (from === this.predecessorNode && message.nonce === this.pingNonce) {
-          this.pingNonce = null;
+        if (from === this.predecessorNode && this.pingSince !== null && message.nonce >= this.pingSince) {
+          this.pingSince = null;
           this.predecessorMisses = 0;
         }
         break;
@@ -311,8 +284,8 @@ export class ChordCore implements ProtocolCore<ChordMessage, ChordRecord, ChordR
 
   /** Stabilize's answer (§4.6): adopt the successor's predecessor if it lies between us, then notify. */
   private onNeighbours(from: NodeId, nonce: number, predecessor: NodeId | null, theirs: readonly NodeId[]): void {
-    if (from !== this.successorList[0] || nonce !== this.neighboursNonce) return;
-    this.neighboursNonce = null;
+    if (from !== this.successorList[0] || this.neighboursSince === null || nonce < this.neighboursSince) return;
+    this.neighboursSince = null;
     this.successorMisses = 0;
     const between = predecessor !== null && predecessor !== this.id && inOpenInterval(chordId(predecessor), this.selfId, chordId(from));
     this.setSuccessors(between ? [predecessor, from, ...theirs] : [from, ...theirs]);
@@ -326,10 +299,10 @@ export class ChordCore implements ProtocolCore<ChordMessage, ChordRecord, ChordR
       return;
     }
     const old = this.predecessorNode;
-    if (!this.config.testingBugs.notifyAcceptsAny && old !== null && !inOpenInterval(chordId(from), chordId(old), this.selfId)) return;
+    if (old !== null && !inOpenInterval(chordId(from), chordId(old), this.selfId)) return;
     this.predecessorNode = from;
     this.predecessorMisses = 0;
-    this.pingNonce = null;
+    this.pingSince = null;
     // The new predecessor now owns (old, from] and replicates what precedes it: hand it over.
     this.store.handOver(from);
   }
@@ -382,6 +355,8 @@ export class ChordCore implements ProtocolCore<ChordMessage, ChordRecord, ChordR
       case timers.replicate:
         this.out.setTimer(timers.replicate, this.config.replicateTicks);
         this.store.replicate();
+        // Pull what lies behind the successor (a lost handover is not retried otherwise).
+        if (this.successorList[0] !== undefined) this.send(this.successorList[0], { type: 'transfer-request' });
         break;
       case timers.merge:
         this.out.setTimer(timers.merge, this.config.mergeTicks);
@@ -408,14 +383,14 @@ export class ChordCore implements ProtocolCore<ChordMessage, ChordRecord, ChordR
       if (this.predecessorNode !== null) this.setSuccessors([this.predecessorNode]);
       return;
     }
-    if (this.neighboursNonce !== null) {
+    if (this.neighboursSince !== null) {
       this.successorMisses += 1;
       if (this.successorMisses >= this.config.missesMax) this.dropSuccessor();
     }
     const successor = this.successorList[0];
     if (successor === undefined) return;
     this.nonce += 1;
-    this.neighboursNonce = this.nonce;
+    this.neighboursSince ??= this.nonce;
     this.send(successor, { type: 'get-neighbours', nonce: this.nonce });
   }
 
@@ -424,23 +399,23 @@ export class ChordCore implements ProtocolCore<ChordMessage, ChordRecord, ChordR
     const failed = this.successorList[0]!;
     this.setSuccessors(this.successorList.slice(1));
     for (let index = 0; index < idBits; index += 1) if (this.fingers[index] === failed) this.fingers[index] = null;
-    this.neighboursNonce = null;
+    this.neighboursSince = null;
     this.successorMisses = 0;
   }
 
   private checkPredecessor(): void {
     if (this.predecessorNode === null) return;
-    if (this.pingNonce !== null) {
+    if (this.pingSince !== null) {
       this.predecessorMisses += 1;
       if (this.predecessorMisses >= this.config.missesMax) {
         this.predecessorNode = null;
-        this.pingNonce = null;
+        this.pingSince = null;
         this.predecessorMisses = 0;
         return;
       }
     }
     this.nonce += 1;
-    this.pingNonce = this.nonce;
+    this.pingSince ??= this.nonce;
     this.send(this.predecessorNode, { type: 'ping', nonce: this.nonce });
   }
 
@@ -458,14 +433,4 @@ export class ChordCore implements ProtocolCore<ChordMessage, ChordRecord, ChordR
     for (; value !== null && next < idBits && inHalfOpenInterval(fingerStart(this.selfId, next), this.selfId, chordId(owner)); next += 1) this.fingers[next] = value;
     this.nextFinger = next % idBits;
   }
-}
-
-export function chordFactory(overrides: Partial<ChordConfig> = {}, nodeOptions: (id: NodeId, peers: readonly NodeId[]) => ChordNodeOptions = defaultNodeOptions): (context: CoreContext<ChordRecord>) => ChordCore {
-  const config = chordConfig(overrides);
-  return (context) => new ChordCore(context, config, nodeOptions(context.id, context.peers));
-}
-
-/** The first member (in sorted order) creates the ring; every other joins one tick after starting. */
-export function defaultNodeOptions(id: NodeId, peers: readonly NodeId[]): ChordNodeOptions {
-  return { creates: [...peers].sort()[0] === id, joinAfterTicks: 1 };
 }

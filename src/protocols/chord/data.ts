@@ -128,12 +128,10 @@ export class ChordStore {
       return;
     }
     const op = this.nextOperation++;
-    if (!this.ring.startLookup(chordId(key), kind, op)) {
-      this.ring.out.reply(requestId, { type: 'error', code: ErrorCode.Overloaded, message: 'too many lookups in progress' });
-      return;
-    }
+    // Registered before the lookup starts: a lookup this node answers itself finishes at once.
     this.operations.set(op, { requestId, kind, key, item, owner: null, hops: 0 });
     this.ring.out.setTimer(operationTimer(op), this.config.operationTicks);
+    if (!this.ring.startLookup(chordId(key), kind, op)) this.finish(op, { type: 'error', code: ErrorCode.Overloaded, message: 'too many lookups in progress' });
   }
 
   ownerFound(op: number, owner: NodeId, hops: number): void {
