@@ -193,7 +193,7 @@ function forwardWritesOf(value: unknown): 'raft' | 'http' {
 }
 
 function walIoOf(value: unknown): WalIo {
-  if (value === undefined) return 'threadpool';
+  if (value === undefined) return 'auto';
   if (walIoModes.includes(value as WalIo)) return value as WalIo;
   throw bad(`--wal-io must be ${walIoModes.join(' or ')}`);
 }

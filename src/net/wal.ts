@@ -43,19 +43,23 @@ export interface WriteAheadLogOptions<P> {
    */
   readonly snapshots?: { readonly dir: string; readonly blobs: CheckpointBlobs<P> };
   /**
-   * Where a group commit's write and fdatasync run. `threadpool` (default): on libuv's thread
-   * pool, so the event loop keeps serving while the disk works. `inline`: as synchronous calls on
-   * the event loop, right after the turn's socket writes — no hand-off to a pool thread and back
-   * (two thread wake-ups per batch saved, which counts on a CPU-bound host), at the price of a
-   * process that stands still for each fdatasync: for devices that sync in well under a
-   * millisecond. Segment creation, snapshot files and deletions stay asynchronous either way.
+   * Where a group commit's write and fdatasync run. `threadpool`: on libuv's thread pool, so the
+   * event loop keeps serving while the disk works. `inline`: as synchronous calls on the event
+   * loop, right after the turn's socket writes — no hand-off to a pool thread and back (two
+   * thread wake-ups per batch saved, which counts on a CPU-bound host), at the price of a process
+   * that stands still for each fdatasync: for devices that sync in well under a millisecond.
+   * `auto` (default): inline until the median of a window of inline syncs exceeds
+   * `slowSyncMs`, then the thread pool for good (logged). Segment creation, snapshot files and
+   * deletions stay asynchronous in every mode.
    */
   readonly io?: WalIo;
+  /** `auto` leaves inline io once the median inline write + fdatasync takes longer. Default 2 ms. */
+  readonly slowSyncMs?: number;
   readonly logger?: Logger;
 }
 
-export type WalIo = 'threadpool' | 'inline';
-export const walIoModes: readonly WalIo[] = ['threadpool', 'inline'];
+export type WalIo = 'threadpool' | 'inline' | 'auto';
+export const walIoModes: readonly WalIo[] = ['auto', 'threadpool', 'inline'];
 
 /** What recovery found and did at open. */
 export interface WalRecoveryReport {
@@ -78,6 +82,8 @@ export interface WalStats {
   syncCalls: number;
   /** Group commits: one write plus one fdatasync each. */
   batches: number;
+  /** Of those, the ones written and synced inline on the event loop (see `io`). */
+  inlineBatches: number;
   fsyncs: number;
   bytesWritten: number;
   segmentsCreated: number;
@@ -109,7 +115,8 @@ interface Deferred {
 }
 
 const spareName = 'wal-spare.tmp';
-const defaults = { segmentSizeBytes: 16 * 1024 * 1024, maxRecordBytes: 64 * 1024 * 1024, maxBufferedBytes: 8 * 1024 * 1024 };
+const defaults = { segmentSizeBytes: 16 * 1024 * 1024, maxRecordBytes: 64 * 1024 * 1024, maxBufferedBytes: 8 * 1024 * 1024, slowSyncMs: 2 };
+const inlineSyncWindowSize = 31;
 
 /**
  * A segmented, checksummed write-ahead log on files with group commit (format and recovery rule:
@@ -148,8 +155,11 @@ export class WriteAheadLog<P> implements DurableLog<P> {
   private spare: Promise<FileHandle | null> | null = null;
   private failure: Error | null = null;
   private closed = false;
+  private inlineIo: boolean;
+  /** `auto`: durations (ms) of the latest inline batches, judged once the window is full. */
+  private readonly inlineSyncWindow: number[] = [];
   private readonly counters: WalStats = {
-    appendedRecords: 0, supersededRecords: 0, writtenRecords: 0, syncCalls: 0, batches: 0, fsyncs: 0, bytesWritten: 0, segmentsCreated: 0, segmentsDeleted: 0,
+    appendedRecords: 0, supersededRecords: 0, writtenRecords: 0, syncCalls: 0, batches: 0, inlineBatches: 0, fsyncs: 0, bytesWritten: 0, segmentsCreated: 0, segmentsDeleted: 0,
   };
 
   private constructor(private readonly options: WriteAheadLogOptions<P>) {
@@ -159,6 +169,7 @@ export class WriteAheadLog<P> implements DurableLog<P> {
     this.preallocate = options.preallocate ?? true;
     this.maxRecordBytes = options.maxRecordBytes ?? defaults.maxRecordBytes;
     this.maxBufferedBytes = options.maxBufferedBytes ?? defaults.maxBufferedBytes;
+    this.inlineIo = (options.io ?? 'auto') !== 'threadpool';
     if (!(this.segmentSizeBytes >= 4096)) throw new ConcordError(ErrorCode.InvalidConfig, 'segmentSizeBytes must be at least 4096');
     if (!(this.maxRecordBytes >= 1 && this.maxRecordBytes <= 0xffffffff)) throw new ConcordError(ErrorCode.InvalidConfig, 'maxRecordBytes must be in [1, 2^32)');
   }
@@ -309,12 +320,15 @@ export class WriteAheadLog<P> implements DurableLog<P> {
     // A checkpoint must be the first record of its segment (recovery finds the latest one by reading
     // segment heads); an empty active segment already satisfies that.
     if ((startsWithCheckpoint && active.recordCount > 0) || full) active = await this.rotate();
-    if (this.options.io === 'inline') {
+    if (this.inlineIo) {
       // One microtask first: the socket writes this turn queued (as microtasks) leave before the
       // process stands still for the sync, so peers work on them meanwhile.
       await null;
+      const startedMs = performance.now();
       writeFullySync(active.handle.fd, bytes, active.writeOffset);
       fdatasyncSync(active.handle.fd);
+      this.counters.inlineBatches += 1;
+      this.judgeInlineSync(performance.now() - startedMs);
     } else {
       await writeFully(active.handle, bytes, active.writeOffset);
       await active.handle.datasync();
@@ -330,6 +344,24 @@ export class WriteAheadLog<P> implements DurableLog<P> {
       await this.deleteSegmentsBefore(active.number);
       await this.snapshots?.files.removeAllBut(blob?.ref.file ?? null);
     }
+  }
+
+  /**
+   * `auto`: a slow disk would stop the whole process for every sync, so leave inline io once the
+   * median of a window of inline batches is slow. The median, not the mean: on a CPU-bound host a
+   * process is sometimes descheduled in the middle of a fast sync, and single spikes say nothing
+   * about the disk.
+   */
+  private judgeInlineSync(durationMs: number): void {
+    if ((this.options.io ?? 'auto') !== 'auto') return;
+    this.inlineSyncWindow.push(durationMs);
+    if (this.inlineSyncWindow.length < inlineSyncWindowSize) return;
+    const medianMs = [...this.inlineSyncWindow].sort((a, b) => a - b)[inlineSyncWindowSize >> 1]!;
+    this.inlineSyncWindow.length = 0;
+    const slowMs = this.options.slowSyncMs ?? defaults.slowSyncMs;
+    if (medianMs <= slowMs) return;
+    this.inlineIo = false;
+    this.logger.warn({ medianMs: Number(medianMs.toFixed(3)), slowSyncMs: slowMs }, 'fdatasync is slow on this disk: WAL writes move from the event loop to the thread pool');
   }
 
   private poison(error: unknown): void {

@@ -22,12 +22,12 @@ durableLogComplianceSuite({
 });
 
 durableLogComplianceSuite({
-  name: 'file WAL (4 KiB segments, preallocated)',
+  name: 'file WAL (4 KiB segments, preallocated, io on the thread pool)',
   propertyRuns: 25,
   async create<P>(isCheckpoint: (record: P) => boolean): Promise<DurableLogHarness<P>> {
     const dir = await mkdtemp(join(tmpdir(), 'concord-wal-compliance-'));
     return {
-      open: () => WriteAheadLog.open<P>({ dir, isCheckpoint, segmentSizeBytes: 4096 }),
+      open: () => WriteAheadLog.open<P>({ dir, isCheckpoint, segmentSizeBytes: 4096, io: 'threadpool' }),
       crash: (log) => (log as WriteAheadLog<P>).abandon(),
       cleanup: () => rm(dir, { recursive: true, force: true }),
     };

@@ -19,7 +19,7 @@ describe('node config', () => {
     expect(config.secretIsDefault).toBe(true);
     expect(config.token).toBeUndefined();
     expect(config.electionTimeoutTicks).toBeGreaterThan(config.heartbeatIntervalTicks);
-    expect(config.walIo).toBe('threadpool');
+    expect(config.walIo).toBe('auto');
     expect(resolveNodeConfig({ id: 'n1', walIo: 'inline' }, {}).walIo).toBe('inline');
   });
 

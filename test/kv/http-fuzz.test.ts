@@ -27,7 +27,7 @@ describe('HTTP API under hostile input', () => {
     const config: NodeConfig = {
       id: 'n1', peers: new Map([['n1', { host: '127.0.0.1', port: peerPort! }]]), http: { host: '127.0.0.1', port: httpPort! }, dataDir,
       secret: 'test-secret-0123456789abcdef', secretIsDefault: false, token: undefined, tls: undefined, join: false,
-      tickIntervalMs: 10, electionTimeoutTicks: 10, heartbeatIntervalTicks: 2, requestTimeoutMs: 2_000, logLevel: 'silent', readMode: 'readIndex', enableFaultInjection: false, snapshotThresholdEntries: 50_000, forwardWrites: 'raft', walIo: 'threadpool',
+      tickIntervalMs: 10, electionTimeoutTicks: 10, heartbeatIntervalTicks: 2, requestTimeoutMs: 2_000, logLevel: 'silent', readMode: 'readIndex', enableFaultInjection: false, snapshotThresholdEntries: 50_000, forwardWrites: 'raft', walIo: 'auto',
     };
     node = await startNode(config, pino({ level: 'silent' }));
     base = `http://127.0.0.1:${node.httpAddress.port}`;

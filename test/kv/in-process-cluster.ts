@@ -32,7 +32,7 @@ export async function inProcessCluster(overrides: Partial<NodeConfig> = {}): Pro
     id: `n${index + 1}`, peers, http: { host: '127.0.0.1', port: ports[index + 3]! }, dataDir: path.join(directory, `n${index + 1}`),
     secret: 'test-secret-0123456789abcdef', secretIsDefault: false, token: undefined, tls: undefined, join: false,
     tickIntervalMs: 10, electionTimeoutTicks: 20, heartbeatIntervalTicks: 2, requestTimeoutMs: 3_000, logLevel: 'silent',
-    readMode: 'readIndex', enableFaultInjection: false, snapshotThresholdEntries: 50_000, forwardWrites: 'raft', walIo: 'threadpool',
+    readMode: 'readIndex', enableFaultInjection: false, snapshotThresholdEntries: 50_000, forwardWrites: 'raft', walIo: 'auto',
     ...overrides,
   }));
   const running = new Map<number, RunningNode>();

@@ -50,7 +50,7 @@ async function singleNode(options: NodeOptions = {}): Promise<{ node: RunningNod
     enableFaultInjection: options.faults === true,
     snapshotThresholdEntries: options.snapshotThresholdEntries ?? 50_000,
     forwardWrites: 'raft',
-    walIo: 'threadpool',
+    walIo: 'auto',
   };
   const node = await startNode(config, pino({ level: 'silent' }));
   let stopped = false;

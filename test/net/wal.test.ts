@@ -178,9 +178,9 @@ describe('WriteAheadLog: segments, group commit, compaction', () => {
     expect((error.details as { offset: number }).offset).toBeGreaterThan(segmentHeaderBytes);
   });
 
-  it('a failed write poisons the log: the sync rejects with INTERNAL and later calls refuse', async () => {
+  it.each(['threadpool', 'inline'] as const)('a failed write poisons the log: the sync rejects with INTERNAL and later calls refuse (io %s)', async (io) => {
     const dir = await tempDir();
-    const log = await openLog(dir);
+    const log = await openLog(dir, { io });
     log.append([rec(0)]);
     await log.sync();
     // Pull the file out from under the log (as a dying disk would): the next write fails with EBADF.
@@ -193,6 +193,24 @@ describe('WriteAheadLog: segments, group commit, compaction', () => {
     const reopened = await openLog(dir);
     expect(reopened.recovered()).toEqual([rec(0)]);
     await reopened.close();
+  });
+
+  it('io: threadpool never syncs inline; inline always does; auto leaves inline once the median sync of a window is slow', async () => {
+    const batchesOf = async (extra: Partial<WriteAheadLogOptions<Rec>>, count: number): Promise<{ batches: number; inlineBatches: number }> => {
+      const log = await openLog(await tempDir(), { segmentSizeBytes: 1024 * 1024, ...extra });
+      for (let n = 0; n < count; n += 1) {
+        log.append([rec(n)]);
+        await log.sync();
+      }
+      const { batches, inlineBatches } = log.stats();
+      await log.close();
+      return { batches, inlineBatches };
+    };
+    expect(await batchesOf({ io: 'threadpool' }, 40)).toEqual({ batches: 40, inlineBatches: 0 });
+    expect(await batchesOf({ io: 'inline', slowSyncMs: 0 }, 40)).toEqual({ batches: 40, inlineBatches: 40 });
+    // Every sync takes longer than 0 ms: the first full window (31 batches) is judged slow.
+    expect(await batchesOf({ io: 'auto', slowSyncMs: 0 }, 40)).toEqual({ batches: 40, inlineBatches: 31 });
+    expect(await batchesOf({ slowSyncMs: 60_000 }, 40)).toEqual({ batches: 40, inlineBatches: 40 });
   });
 
   it('a copy of the directory taken at any moment under load recovers a prefix containing every acknowledged record', async () => {

@@ -26,7 +26,7 @@ export function registerNode(program: Command): void {
     .option('--log-level <level>', 'pino level: fatal|error|warn|info|debug|trace')
     .option('--snapshot-threshold-entries <n>', 'snapshot the state machine and compact the log after this many entries (default 100000)')
     .option('--forward-writes <how>', 'how a follower passes writes to the leader: raft (proposal forwarding, default) or http (relay)')
-    .option('--wal-io <where>', 'where WAL writes and fdatasyncs run: threadpool (default; the event loop keeps serving) or inline (on the event loop; cheaper when the disk syncs in well under a millisecond)')
+    .option('--wal-io <where>', 'where WAL writes and fdatasyncs run: auto (default: inline while the disk syncs fast, else threadpool), inline (on the event loop; cheaper when the disk syncs in well under a millisecond) or threadpool (the event loop keeps serving during a sync)')
     .option('--read-mode <mode>', 'linearizable reads: read-index (default) or lease (needs bounded clock drift)')
     .option('--enable-fault-injection', 'serve /v1/debug/faults/{clock,links} for fault-injection tests (never in production)')
     .action(async (flags: RawNodeOptions & { join?: boolean }) => {
