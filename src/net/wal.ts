@@ -48,9 +48,10 @@ export interface WriteAheadLogOptions<P> {
    * loop, right after the turn's socket writes — no hand-off to a pool thread and back (two
    * thread wake-ups per batch saved, which counts on a CPU-bound host), at the price of a process
    * that stands still for each fdatasync: for devices that sync in well under a millisecond.
-   * `auto` (default): inline until the median of a window of inline syncs exceeds
-   * `slowSyncMs`, then the thread pool for good (logged). Segment creation, snapshot files and
-   * deletions stay asynchronous in every mode.
+   * `auto` (default): inline while the median of each window of inline syncs stays within
+   * `slowSyncMs`; after a slow window the thread pool, trying inline again after a cool-off that
+   * doubles with every slow window (10 s up to 10 min; logged). Segment creation, snapshot files
+   * and deletions stay asynchronous in every mode.
    */
   readonly io?: WalIo;
   /** `auto` leaves inline io once the median inline write + fdatasync takes longer. Default 2 ms. */
@@ -117,6 +118,7 @@ interface Deferred {
 const spareName = 'wal-spare.tmp';
 const defaults = { segmentSizeBytes: 16 * 1024 * 1024, maxRecordBytes: 64 * 1024 * 1024, maxBufferedBytes: 8 * 1024 * 1024, slowSyncMs: 2 };
 const inlineSyncWindowSize = 31;
+const inlineCoolOff = { firstMs: 10_000, maxMs: 600_000 };
 
 /**
  * A segmented, checksummed write-ahead log on files with group commit (format and recovery rule:
@@ -158,6 +160,9 @@ export class WriteAheadLog<P> implements DurableLog<P> {
   private inlineIo: boolean;
   /** `auto`: durations (ms) of the latest inline batches, judged once the window is full. */
   private readonly inlineSyncWindow: number[] = [];
+  /** `auto`, after a slow window: when to try inline again, and the cool-off after the next slow one. */
+  private inlineRetryAtMs = 0;
+  private inlineCoolOffMs = inlineCoolOff.firstMs;
   private readonly counters: WalStats = {
     appendedRecords: 0, supersededRecords: 0, writtenRecords: 0, syncCalls: 0, batches: 0, inlineBatches: 0, fsyncs: 0, bytesWritten: 0, segmentsCreated: 0, segmentsDeleted: 0,
   };
@@ -320,6 +325,10 @@ export class WriteAheadLog<P> implements DurableLog<P> {
     // A checkpoint must be the first record of its segment (recovery finds the latest one by reading
     // segment heads); an empty active segment already satisfies that.
     if ((startsWithCheckpoint && active.recordCount > 0) || full) active = await this.rotate();
+    if (!this.inlineIo && this.inlineRetryAtMs > 0 && performance.now() >= this.inlineRetryAtMs) {
+      this.inlineIo = true;
+      this.inlineRetryAtMs = 0;
+    }
     if (this.inlineIo) {
       // One microtask first: the socket writes this turn queued (as microtasks) leave before the
       // process stands still for the sync, so peers work on them meanwhile.
@@ -350,7 +359,7 @@ export class WriteAheadLog<P> implements DurableLog<P> {
    * `auto`: a slow disk would stop the whole process for every sync, so leave inline io once the
    * median of a window of inline batches is slow. The median, not the mean: on a CPU-bound host a
    * process is sometimes descheduled in the middle of a fast sync, and single spikes say nothing
-   * about the disk.
+   * about the disk. Disks also have slow spells, hence the retry after a growing cool-off.
    */
   private judgeInlineSync(durationMs: number): void {
     if ((this.options.io ?? 'auto') !== 'auto') return;
@@ -359,9 +368,17 @@ export class WriteAheadLog<P> implements DurableLog<P> {
     const medianMs = [...this.inlineSyncWindow].sort((a, b) => a - b)[inlineSyncWindowSize >> 1]!;
     this.inlineSyncWindow.length = 0;
     const slowMs = this.options.slowSyncMs ?? defaults.slowSyncMs;
-    if (medianMs <= slowMs) return;
+    if (medianMs <= slowMs) {
+      this.inlineCoolOffMs = inlineCoolOff.firstMs;
+      return;
+    }
     this.inlineIo = false;
-    this.logger.warn({ medianMs: Number(medianMs.toFixed(3)), slowSyncMs: slowMs }, 'fdatasync is slow on this disk: WAL writes move from the event loop to the thread pool');
+    this.inlineRetryAtMs = performance.now() + this.inlineCoolOffMs;
+    this.logger.warn(
+      { medianMs: Number(medianMs.toFixed(3)), slowSyncMs: slowMs, retryInlineAfterMs: this.inlineCoolOffMs },
+      'fdatasync is slow on this disk: WAL writes move from the event loop to the thread pool for a while',
+    );
+    this.inlineCoolOffMs = Math.min(inlineCoolOff.maxMs, this.inlineCoolOffMs * 2);
   }
 
   private poison(error: unknown): void {

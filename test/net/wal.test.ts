@@ -2,7 +2,7 @@ import { cp, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCode, isConcordError, type ConcordError } from '../../src/core/errors.js';
 import { readFileIfExists, writeFileAtomic } from '../../src/net/atomic-file.js';
 import { appendTornRecord, flipBitInRecord, tearFinalRecord, walRecordLocations } from '../../src/net/wal-faults.js';
@@ -211,6 +211,32 @@ describe('WriteAheadLog: segments, group commit, compaction', () => {
     // Every sync takes longer than 0 ms: the first full window (31 batches) is judged slow.
     expect(await batchesOf({ io: 'auto', slowSyncMs: 0 }, 40)).toEqual({ batches: 40, inlineBatches: 31 });
     expect(await batchesOf({ slowSyncMs: 60_000 }, 40)).toEqual({ batches: 40, inlineBatches: 40 });
+  });
+
+  it('io auto tries inline again after its cool-off (10 s after the first slow window)', async () => {
+    const realNow = performance.now.bind(performance);
+    let skewMs = 0;
+    const clock = vi.spyOn(performance, 'now').mockImplementation(() => realNow() + skewMs);
+    try {
+      const log = await openLog(await tempDir(), { segmentSizeBytes: 1024 * 1024, io: 'auto', slowSyncMs: 0 });
+      const syncs = async (count: number): Promise<void> => {
+        for (let n = 0; n < count; n += 1) {
+          log.append([rec(n)]);
+          await log.sync();
+        }
+      };
+      await syncs(40);
+      expect(log.stats().inlineBatches).toBe(31);
+      skewMs = 9_000;
+      await syncs(5);
+      expect(log.stats().inlineBatches).toBe(31);
+      skewMs = 10_500;
+      await syncs(5);
+      expect(log.stats().inlineBatches).toBe(36);
+      await log.close();
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it('a copy of the directory taken at any moment under load recovers a prefix containing every acknowledged record', async () => {
