@@ -7,7 +7,8 @@
  * For each writer count C in 1, 16, 64: C closed-loop writers, each appending one record (a Raft
  * entry with a 16-byte key and a `--value-bytes` value) and awaiting `sync()` before the next — the
  * shape of C concurrent client proposals. Group commit turns them into one write + one fdatasync
- * per batch. Reported: acknowledged records/s, fsyncs/s, records per fsync, latency p50/p99.
+ * per batch, its write and fdatasync on the thread pool and inline on the event loop (`io`).
+ * Reported: acknowledged records/s, fsyncs/s, records per fsync, latency p50/p99.
  * Then the raw floor, as in shared/bench/etcd/fsync.mjs: 4 KiB write + fdatasync, appending and
  * overwriting preallocated space. Last, the cost of one Raft checkpoint record (a 4 MiB snapshot
  * plus 5 000 retained entries) with the snapshot inside the WAL record and in a snapshot file:
@@ -19,7 +20,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { raftCheckpointBlobs, raftRecordProblem } from '../kv/raft-wire.js';
 import type { KvRaftRecord } from '../kv/service.js';
-import { WriteAheadLog } from '../net/wal.js';
+import { WriteAheadLog, type WalIo } from '../net/wal.js';
 import { membershipOfVoters } from '../protocols/raft/membership.js';
 import { isRaftCheckpoint } from '../protocols/raft/types.js';
 import { median, percentile } from './stats.js';
@@ -45,10 +46,10 @@ function parseArgs(argv: string[]): Args {
 
 const round3 = (value: number): number => Math.round(value * 1000) / 1000;
 
-async function groupCommit(args: Args, writers: number): Promise<Record<string, number | string>> {
+async function groupCommit(args: Args, writers: number, io: WalIo): Promise<Record<string, number | string>> {
   const dir = mkdtempSync(join(args.dir, 'concord-bench-wal-'));
   try {
-    const log = await WriteAheadLog.open<{ type: string; term: number; index: number; key: string; value: string }>({ dir });
+    const log = await WriteAheadLog.open<{ type: string; term: number; index: number; key: string; value: string }>({ dir, io });
     const value = 'v'.repeat(args.valueBytes);
     const latencies: number[] = [];
     let index = 0;
@@ -70,7 +71,7 @@ async function groupCommit(args: Args, writers: number): Promise<Record<string, 
     const sorted = Float64Array.from(latencies).sort();
     const batches = after.batches - before.batches;
     return {
-      mode: 'group-commit', writers, records_per_s: Math.round(latencies.length / elapsedS), fsyncs_per_s: Math.round(batches / elapsedS),
+      mode: 'group-commit', io, writers, records_per_s: Math.round(latencies.length / elapsedS), fsyncs_per_s: Math.round(batches / elapsedS),
       records_per_fsync: round3(latencies.length / Math.max(1, batches)), p50_ms: round3(percentile(sorted, 50)), p99_ms: round3(percentile(sorted, 99)),
     };
   } finally {
@@ -151,7 +152,9 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const results: Record<string, number | string>[] = [];
   for (const mode of ['append', 'prealloc'] as const) results.push(rawFsync(args, mode, 1000));
-  for (const writers of [1, 16, 64]) results.push(await groupCommit(args, writers));
+  for (const writers of [1, 16, 64]) {
+    for (const io of ['threadpool', 'inline'] as const) results.push(await groupCommit(args, writers, io));
+  }
   for (const snapshotFiles of [false, true, false, true]) results.push(await checkpointCost(args, snapshotFiles, 8));
   for (const result of results) console.log(JSON.stringify({ dir: args.dir, value_bytes: args.valueBytes, ...result }));
 }
