@@ -16,6 +16,11 @@ export interface MetricsSource {
     readonly pendingRequests: number;
     readonly requestTimeouts: number;
   };
+  wal(): {
+    /** Whether the WAL's group commits currently run inline on the event loop (`io` auto/inline). */
+    readonly inlineIo: boolean;
+    readonly inlineBatches: number;
+  };
 }
 
 /**
@@ -116,6 +121,8 @@ export class KvMetrics {
     gauge('concord_commits_total', 'Entries committed (commit index), a counter in effect', () => source.status().commitIndex);
     gauge('concord_wal_syncs_total', 'fsyncs of the write-ahead log', () => source.runtime().syncs);
     gauge('concord_wal_records_total', 'Records made durable', () => source.runtime().recordsPersisted);
+    gauge('concord_wal_inline_io', '1 while WAL writes and fdatasyncs run inline on the event loop, 0 on the thread pool', () => (source.wal().inlineIo ? 1 : 0));
+    gauge('concord_wal_inline_batches_total', 'Group commits written and synced inline on the event loop', () => source.wal().inlineBatches);
     gauge('concord_peer_messages_sent_total', 'Messages handed to the transport', () => source.runtime().messagesSent);
     gauge('concord_pending_requests', 'Requests awaiting the core', () => source.runtime().pendingRequests);
     gauge('concord_request_timeouts_total', 'Requests that hit their deadline', () => source.runtime().requestTimeouts);

@@ -135,6 +135,7 @@ class KvNode {
         return { term: status.term, commitIndex: status.commitIndex, appliedIndex: status.appliedIndex, isLeader: status.role === 'leader', revision: this.machine!.revision };
       },
       runtime: () => ({ ...this.runtime.stats, pendingRequests: this.runtime.pendingRequests }),
+      wal: () => ({ inlineIo: this.wal.inlineIoActive, inlineBatches: this.wal.stats().inlineBatches }),
     });
     this.http = this.buildHttp(httpTls);
   }

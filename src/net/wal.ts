@@ -199,6 +199,11 @@ export class WriteAheadLog<P> implements DurableLog<P> {
     return this.report;
   }
 
+  /** Whether the next group commit runs inline on the event loop (see `io`). */
+  get inlineIoActive(): boolean {
+    return this.inlineIo;
+  }
+
   stats(): Readonly<WalStats> {
     return { ...this.counters };
   }

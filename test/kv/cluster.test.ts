@@ -68,6 +68,9 @@ describe('3-node KV cluster (real processes)', () => {
     for (const name of ['concord_proposals_total', 'concord_commits_total', 'concord_elections_observed_total', 'concord_raft_apply_lag', 'concord_http_request_duration_seconds_bucket']) {
       expect(metrics.text).toContain(name);
     }
+    // The default WAL io is auto: inline on this loopback test machine's disk, unless it proved slow.
+    expect(metrics.text).toMatch(/concord_wal_inline_io\{node="n\d"\} [01]/);
+    expect(metrics.text).toMatch(/concord_wal_inline_batches_total\{node="n\d"\} \d+/);
   });
 
   it('validates requests with stable codes and keeps serving', async () => {
