@@ -138,6 +138,7 @@ async function main(): Promise<void> {
   const measured: Measured[] = [];
   const startedAt = new Date();
   const loadBefore = loadAverage();
+  let walIo = 'concord WAL io: not read';
   let etcdStarted = false;
   const teardown = async (): Promise<void> => {
     await cluster.stopAll();
@@ -173,12 +174,14 @@ async function main(): Promise<void> {
         process.stderr.write(`${row}\n`);
       }
     }
+    walIo = await walIoSummary(cluster);
   } finally {
     await teardown();
   }
   process.stdout.write([
     `command: node dist/bench/kv.js ${process.argv.slice(2).join(' ')}`.trimEnd() + `   (commit ${gitCommit()}, ${startedAt.toISOString().slice(0, 16)}Z, ${Math.round((Date.now() - startedAt.getTime()) / 1000)} s)`,
     `load average (1/5/15 min): ${loadBefore} before, ${loadAverage()} after; "other CPU %" = CPU used by everything but the servers and load.mjs during the row (200 % = 2 cores)`,
+    walIo,
     `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; ${options.seconds} s per run after 1 s warm-up; both systems warmed up first (${options.warmupSeconds} s of puts and of gets, C=16)`,
     '',
     '| scenario | C | etcd ops/s | etcd p50 ms | etcd p99 ms | etcd CPU ms/op | concord ops/s | concord p50 ms | concord p99 ms | concord CPU ms/op | concord/etcd ops | errors e/c | other CPU % e/c |',
@@ -187,6 +190,26 @@ async function main(): Promise<void> {
     '',
     ...(options.rounds > 1 ? medianTable(measured) : []),
   ].join('\n'));
+}
+
+/**
+ * Whether `--wal-io auto` kept each node's group commits inline for the whole run: the share of
+ * its fsyncs that ran inline, and the mode at the end (from each node's /metrics).
+ */
+async function walIoSummary(cluster: LocalCluster): Promise<string> {
+  const parts: string[] = [];
+  for (const node of cluster.nodes.values()) {
+    try {
+      const text = await (await fetch(`${node.httpUrl}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+      const metric = (name: string): number => Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+      const inline = metric('concord_wal_inline_batches_total');
+      const syncs = metric('concord_wal_syncs_total');
+      parts.push(`${node.id} ${metric('concord_wal_inline_io') === 1 ? 'inline' : 'thread pool'} at the end, ${inline} of ${syncs} syncs inline`);
+    } catch (error) {
+      parts.push(`${node.id} unreadable (${(error as Error).message})`);
+    }
+  }
+  return `concord WAL io: ${parts.join('; ')}`;
 }
 
 function formatRow({ scenario, etcd, concord }: Measured): string {
