@@ -157,6 +157,7 @@ export class WriteAheadLog<P> implements DurableLog<P> {
   private spare: Promise<FileHandle | null> | null = null;
   private failure: Error | null = null;
   private closed = false;
+  private readonly io: WalIo;
   private inlineIo: boolean;
   /** `auto`: durations (ms) of the latest inline batches, judged once the window is full. */
   private readonly inlineSyncWindow: number[] = [];
@@ -174,7 +175,8 @@ export class WriteAheadLog<P> implements DurableLog<P> {
     this.preallocate = options.preallocate ?? true;
     this.maxRecordBytes = options.maxRecordBytes ?? defaults.maxRecordBytes;
     this.maxBufferedBytes = options.maxBufferedBytes ?? defaults.maxBufferedBytes;
-    this.inlineIo = (options.io ?? 'auto') !== 'threadpool';
+    this.io = options.io ?? 'auto';
+    this.inlineIo = this.io !== 'threadpool';
     if (!(this.segmentSizeBytes >= 4096)) throw new ConcordError(ErrorCode.InvalidConfig, 'segmentSizeBytes must be at least 4096');
     if (!(this.maxRecordBytes >= 1 && this.maxRecordBytes <= 0xffffffff)) throw new ConcordError(ErrorCode.InvalidConfig, 'maxRecordBytes must be in [1, 2^32)');
   }
@@ -367,7 +369,7 @@ export class WriteAheadLog<P> implements DurableLog<P> {
    * about the disk. Disks also have slow spells, hence the retry after a growing cool-off.
    */
   private judgeInlineSync(durationMs: number): void {
-    if ((this.options.io ?? 'auto') !== 'auto') return;
+    if (this.io !== 'auto') return;
     this.inlineSyncWindow.push(durationMs);
     if (this.inlineSyncWindow.length < inlineSyncWindowSize) return;
     const medianMs = [...this.inlineSyncWindow].sort((a, b) => a - b)[inlineSyncWindowSize >> 1]!;
