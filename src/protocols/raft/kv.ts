@@ -1,6 +1,6 @@
 import { assert } from '../../core/errors.js';
 import { fnv1a32 } from '../../core/hash.js';
-import { decodeJson, encodeJson, RollingDigest, type StateMachine } from './state-machine.js';
+import { decodeJson, encodeJson, RollingDigest, type SnapshotWriter, type StateMachine } from './state-machine.js';
 
 /**
  * The reference application: a key-value store with etcd-style revisions.
@@ -93,6 +93,8 @@ function memoizedContentHash(command: { readonly key: string; readonly value: st
   return hash;
 }
 
+const encoder = new TextEncoder();
+
 /** Fixed per-command overhead in the size estimate (op tag, framing). */
 const commandOverheadBytes = 24;
 
@@ -102,6 +104,12 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  * Records and ring slots are long-lived and updated in place (overwriting a key allocates
  * nothing that outlives the step), which keeps the garbage collector's old generation quiet;
  * everything handed out (results, query answers, change events) is a copy.
+ *
+ * Incremental snapshots (`beginSnapshot`) keep that: the writer holds the record objects and
+ * the ring as they were at its start, and while it runs the first in-place change of a record or
+ * ring slot saves a copy of the old value (a pre-image) first. A deleted record needs none: it
+ * leaves the map untouched (a later put of its key makes a new object). With no snapshot in
+ * progress the write path pays one null check.
  */
 export class KvStateMachine implements StateMachine<KvTypes> {
   private records = new Map<string, Mutable<KvRecord>>();
@@ -115,6 +123,8 @@ export class KvStateMachine implements StateMachine<KvTypes> {
   private droppedThrough = 0;
   private readonly maxRecentChanges: number;
   private readonly contentHash: (command: { readonly key: string; readonly value: string }) => number;
+  /** The incremental snapshot in progress (its pre-images are kept), or null. */
+  private writer: KvSnapshotWriter | null = null;
 
   constructor(options: Partial<KvOptions> = {}) {
     this.maxRecentChanges = options.maxRecentChanges ?? defaultKvOptions.maxRecentChanges;
@@ -178,7 +188,26 @@ export class KvStateMachine implements StateMachine<KvTypes> {
     });
   }
 
+  /** The image `snapshot()` returns now, in pieces (see the class comment). One at a time. */
+  beginSnapshot(): SnapshotWriter {
+    assert(this.writer === null, 'a snapshot is already in progress');
+    const writer = new KvSnapshotWriter({
+      revision: this.revisionValue,
+      digest: this.rolling.save(),
+      droppedThrough: this.droppedThrough,
+      records: [...this.records.values()],
+      changes: this.changes,
+      changesHead: this.changesHead,
+      detach: () => {
+        if (this.writer === writer) this.writer = null;
+      },
+    });
+    this.writer = writer;
+    return writer;
+  }
+
   restore(data: Uint8Array): void {
+    this.writer?.abort();
     const image = decodeJson(data) as {
       revision: number;
       digest: unknown;
@@ -233,6 +262,8 @@ export class KvStateMachine implements StateMachine<KvTypes> {
       this.sortedKeys = null;
     } else {
       previous = { ...existing };
+      // `previous` is a fresh copy of the old record: it doubles as the snapshot's pre-image.
+      if (this.writer !== null) this.writer.beforeRecordUpdate(existing, previous);
       existing.value = value;
       existing.modRevision = revision;
       existing.version += 1;
@@ -287,6 +318,7 @@ export class KvStateMachine implements StateMachine<KvTypes> {
     }
     // Full: overwrite the oldest slot in place.
     const slot = this.changes[this.changesHead]!;
+    if (this.writer !== null) this.writer.beforeChangeOverwrite(slot);
     this.droppedThrough = slot.revision;
     slot.revision = revision;
     slot.type = type;
@@ -298,4 +330,166 @@ export class KvStateMachine implements StateMachine<KvTypes> {
 
 function copyRecord(record: KvRecord | undefined): KvRecord | null {
   return record === undefined ? null : { ...record };
+}
+
+/** Rough JSON overhead of one record / change beyond its strings (field names, numbers), for slicing. */
+const recordOverheadChars = 80;
+const changeOverheadChars = 60;
+
+type WriterPhase = 'head' | 'records' | 'middle' | 'changes' | 'tail' | 'done' | 'aborted';
+
+interface KvSnapshotStart {
+  readonly revision: number;
+  readonly digest: [number, number];
+  readonly droppedThrough: number;
+  /** The record objects at the start, in map order (the order `snapshot()` writes them). */
+  readonly records: readonly Mutable<KvRecord>[];
+  /** The live ring (slots are overwritten in place; pushes land past its length at the start). */
+  readonly changes: readonly Mutable<KvChange>[];
+  readonly changesHead: number;
+  /** Called once when the writer is done or aborted: the machine stops reporting changes to it. */
+  readonly detach: () => void;
+}
+
+/**
+ * Writes `snapshot()`'s JSON layout — `{"revision":…,"digest":…,"records":[…],"changes":[…],
+ * "droppedThrough":…}` — a slice of records or changes at a time (one `JSON.stringify` per
+ * slice), using the pre-image of anything changed since the start. The fixed parts come from
+ * stringifying the same object with empty arrays, so they match `snapshot()` byte for byte.
+ */
+class KvSnapshotWriter implements SnapshotWriter {
+  private phase: WriterPhase = 'head';
+  private position = 0;
+  private records: readonly Mutable<KvRecord>[];
+  private readonly changesLength: number;
+  private readonly recordPreImages = new Map<KvRecord, KvRecord>();
+  private readonly changePreImages = new Map<KvChange, KvChange>();
+  private readonly head: string;
+  private readonly middle: string;
+  private readonly tail: string;
+
+  constructor(private readonly start: KvSnapshotStart) {
+    this.records = start.records;
+    this.changesLength = start.changes.length;
+    const skeleton = JSON.stringify({ revision: start.revision, digest: start.digest, records: [], changes: [], droppedThrough: start.droppedThrough });
+    const recordsAt = skeleton.indexOf('"records":[]') + '"records":['.length;
+    const changesAt = skeleton.indexOf('"changes":[]', recordsAt) + '"changes":['.length;
+    assert(recordsAt > 0 && changesAt > recordsAt, 'unexpected snapshot skeleton');
+    this.head = skeleton.slice(0, recordsAt);
+    this.middle = skeleton.slice(recordsAt, changesAt);
+    this.tail = skeleton.slice(changesAt);
+  }
+
+  /** Before `record` (present at the start, or not) is updated in place; `old` is a copy of it. */
+  beforeRecordUpdate(record: KvRecord, old: KvRecord): void {
+    // modRevision ≤ the start's revision: this is the record's first change since the start.
+    if (this.phase === 'head' || this.phase === 'records') {
+      if (record.modRevision <= this.start.revision) this.recordPreImages.set(record, old);
+    }
+  }
+
+  /** Before a ring slot is overwritten in place. */
+  beforeChangeOverwrite(slot: KvChange): void {
+    if (this.phase === 'done' || this.phase === 'tail' || this.phase === 'aborted') return;
+    // A slot written since the start carries a later revision and is not in the image.
+    if (slot.revision <= this.start.revision) this.changePreImages.set(slot, { ...slot });
+  }
+
+  next(maxBytes: number): Uint8Array | null {
+    assert(this.phase !== 'aborted', 'the snapshot writer was aborted');
+    assert(maxBytes >= 1, 'maxBytes must be positive');
+    if (this.isDone()) return null;
+    let text = '';
+    while (text.length < maxBytes && !this.isDone()) text += this.advance(maxBytes - text.length);
+    if (this.isDone()) this.start.detach();
+    return encoder.encode(text);
+  }
+
+  abort(): void {
+    if (this.phase === 'done' || this.phase === 'aborted') return;
+    this.phase = 'aborted';
+    this.release();
+    this.start.detach();
+  }
+
+  private isDone(): boolean {
+    return this.phase === 'done';
+  }
+
+  /** The next part of the text, about `budget` characters. */
+  private advance(budget: number): string {
+    switch (this.phase) {
+      case 'head':
+        this.phase = 'records';
+        return this.head;
+      case 'records':
+        return this.recordSlice(budget);
+      case 'middle':
+        this.phase = 'changes';
+        return this.middle;
+      case 'changes':
+        return this.changeSlice(budget);
+      case 'tail':
+        this.phase = 'done';
+        this.release();
+        return this.tail;
+      case 'done':
+      case 'aborted':
+        return '';
+    }
+  }
+
+  private recordSlice(budget: number): string {
+    const from = this.position;
+    const slice: KvRecord[] = [];
+    let estimate = 0;
+    while (this.position < this.records.length && estimate < budget) {
+      const live = this.records[this.position]!;
+      // A record changed since the start (and only such a record) has a pre-image.
+      const record = live.modRevision > this.start.revision ? this.recordPreImages.get(live) : live;
+      assert(record !== undefined, 'a record changed since the snapshot started has no pre-image');
+      slice.push(record);
+      estimate += record.key.length + record.value.length + recordOverheadChars;
+      this.position += 1;
+    }
+    if (this.position >= this.records.length) {
+      this.phase = 'middle';
+      this.position = 0;
+      this.records = [];
+      this.recordPreImages.clear();
+    }
+    return joinSlice(slice, from === 0);
+  }
+
+  private changeSlice(budget: number): string {
+    const from = this.position;
+    const slice: KvChange[] = [];
+    let estimate = 0;
+    while (this.position < this.changesLength && estimate < budget) {
+      const live = this.start.changes[(this.start.changesHead + this.position) % this.changesLength]!;
+      const change = live.revision > this.start.revision ? this.changePreImages.get(live) : live;
+      assert(change !== undefined, 'a ring slot changed since the snapshot started has no pre-image');
+      slice.push(change);
+      estimate += change.key.length + (change.value?.length ?? 4) + changeOverheadChars;
+      this.position += 1;
+    }
+    if (this.position >= this.changesLength) {
+      this.phase = 'tail';
+      this.changePreImages.clear();
+    }
+    return joinSlice(slice, from === 0);
+  }
+
+  private release(): void {
+    this.records = [];
+    this.recordPreImages.clear();
+    this.changePreImages.clear();
+  }
+}
+
+/** The elements of `slice` as they appear inside a JSON array, with the separating comma unless first. */
+function joinSlice(slice: readonly object[], first: boolean): string {
+  if (slice.length === 0) return '';
+  const json = JSON.stringify(slice);
+  return (first ? '' : ',') + json.slice(1, -1);
 }

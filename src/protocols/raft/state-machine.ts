@@ -14,7 +14,14 @@ export interface StateMachine<A extends AppTypes> {
   query(query: A['query']): A['queryResult'];
   /** A complete image of the state. */
   snapshot(): Uint8Array;
-  /** Replaces the whole state by a snapshot's image. */
+  /**
+   * Optional: starts an incremental snapshot, the image `snapshot()` would return now, produced in
+   * pieces while `apply()` goes on changing the state. The concatenated pieces are byte-identical
+   * to that image. At most one writer at a time; `restore()` aborts it. A state machine without
+   * it is snapshotted synchronously (one `snapshot()` call in one step).
+   */
+  beginSnapshot?(): SnapshotWriter;
+  /** Replaces the whole state by a snapshot's image (and aborts a writer in progress). */
   restore(data: Uint8Array): void;
   /**
    * A short fingerprint of the state, equal on replicas that applied the same commands. Must be
@@ -25,6 +32,22 @@ export interface StateMachine<A extends AppTypes> {
   commandSizeBytes(command: A['command']): number;
   /** Rejects a malformed command before it is proposed (returns a reason), or null. */
   validateCommand?(command: A['command']): string | null;
+}
+
+/**
+ * An image being produced in pieces (`StateMachine.beginSnapshot`). Pull-based on purpose: the
+ * core asks for a piece while its step has budget left, so the application needs no host, timer
+ * or callback, and the core alone bounds the work of one step. Pieces are plain bytes, so the
+ * core frames and copies them without knowing the application's encoding.
+ */
+export interface SnapshotWriter {
+  /**
+   * The next piece of the image, about `maxBytes` long (it may exceed that by one indivisible
+   * item, e.g. one record), or null once the image is complete (and on every later call).
+   */
+  next(maxBytes: number): Uint8Array | null;
+  /** Gives the image up: the state machine stops keeping pre-images. Later `next` calls throw. */
+  abort(): void;
 }
 
 const encoder = new TextEncoder();
