@@ -69,6 +69,12 @@ export interface RaftConfig<A extends AppTypes> {
   readonly snapshotCatchUpEntries: number;
   /** InstallSnapshot chunk size. */
   readonly snapshotChunkBytes: number;
+  /**
+   * Work per step on a snapshot in progress (state machines with `beginSnapshot`): about this many
+   * bytes of the image are produced, or copied into place, on each input the core handles, so no
+   * step stalls for the whole image. A piece may exceed it by one record.
+   */
+  readonly snapshotStepBytes: number;
   /** Client-session table bound (least recently used evicted). */
   readonly maxSessions: number;
   /** Start with an empty configuration and wait to be added (instead of bootstrapping from `peers`). */
@@ -96,6 +102,7 @@ export const defaultRaftConfig: Omit<RaftConfig<AppTypes>, 'stateMachine'> = Obj
   snapshotThresholdEntries: 10_000,
   snapshotCatchUpEntries: 1_000,
   snapshotChunkBytes: 1 << 16,
+  snapshotStepBytes: 1 << 16,
   maxSessions: 10_000,
   joinExisting: false,
   testingBugs: noTestingBugs,
@@ -122,6 +129,7 @@ function configProblem<A extends AppTypes>(config: RaftConfig<A>): string | null
     'requestTimeoutTicks',
     'snapshotThresholdEntries',
     'snapshotChunkBytes',
+    'snapshotStepBytes',
     'maxSessions',
   ];
   for (const key of positive) {

@@ -113,7 +113,8 @@ export function describeStatus(status: RaftStatus): string {
   return (
     `${status.role} term=${status.term} vote=${status.vote ?? '-'} leader=${status.leader ?? '-'} ` +
     `commit=${status.commitIndex} applied=${status.appliedIndex} log=${status.firstIndex}..${status.lastIndex} ` +
-    `snapshot=${status.snapshotTerm}/${status.snapshotIndex} ${describeMembership(status.membership)}`
+    `snapshot=${status.snapshotTerm}/${status.snapshotIndex}${status.snapshotInProgressIndex > 0 ? ` snapshotting=${status.snapshotInProgressIndex}` : ''} ` +
+    describeMembership(status.membership)
   );
 }
 

@@ -3,6 +3,7 @@ import type { NodeId, RequestId } from '../../core/ids.js';
 import { OutputBuilder, type CoreContext, type CoreFactory, type Input, type Output, type ProtocolCore } from '../../core/protocol.js';
 import type { Rng } from '../../core/rng.js';
 import { leaseDurationTicks, resolveRaftConfig, type RaftConfig } from './config.js';
+import { IncrementalSnapshot } from './incremental-snapshot.js';
 import { RaftLog } from './log.js';
 import {
   allMembers,
@@ -159,6 +160,12 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
   private needsBroadcast = false;
   private commitAtStepStart = 0;
   private incomingSnapshot: IncomingSnapshot | null = null;
+  /**
+   * Our own snapshot being taken over several steps (at most one; see `maybeSnapshot`). Volatile:
+   * nothing of it is persisted before it completes, so a crash loses it, and `this.snapshot`
+   * (what is sent to followers and recovered) stays the last completed one meanwhile.
+   */
+  private snapshotInProgress: IncrementalSnapshot | null = null;
 
   // Requests.
   private readonly requests: RequestTracker;
@@ -251,7 +258,17 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
 
   brief(): RaftBrief {
     const snapshot = this.snapshot?.meta;
-    return { id: this.id, role: this.role, term: this.term, commitIndex: this.commit, appliedIndex: this.applied, snapshotIndex: snapshot?.index ?? 0, snapshotTerm: snapshot?.term ?? 0, membership: this.membership };
+    return {
+      id: this.id,
+      role: this.role,
+      term: this.term,
+      commitIndex: this.commit,
+      appliedIndex: this.applied,
+      snapshotIndex: snapshot?.index ?? 0,
+      snapshotTerm: snapshot?.term ?? 0,
+      snapshotInProgressIndex: this.snapshotInProgress?.meta.index ?? 0,
+      membership: this.membership,
+    };
   }
 
   status(): RaftStatus {
@@ -281,6 +298,8 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
       lastTerm: this.raftLog.lastTerm(),
       snapshotIndex: this.snapshot?.meta.index ?? 0,
       snapshotTerm: this.snapshot?.meta.term ?? 0,
+      snapshotInProgressIndex: this.snapshotInProgress?.meta.index ?? 0,
+      snapshotInProgressBytes: this.snapshotInProgress?.producedBytes ?? 0,
       membership: this.membership,
       digest: this.digest(),
       leadTransferee: this.leadTransferee,
@@ -1244,16 +1263,44 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
   // ---------------------------------------------------------------------------------------------
   // Snapshots and compaction
 
+  /**
+   * Once `snapshotThresholdEntries` were applied since the last snapshot, takes one at the applied
+   * index. A state machine with `beginSnapshot` is snapshotted incrementally: the metadata (index,
+   * term, configuration at that index) and the session table are captured now, and the image is
+   * then produced and copied about `snapshotStepBytes` per step — this is called once per step
+   * (from `applyCommitted`) — while entries keep being applied; at most one at a time. The log is
+   * compacted and the checkpoint written only when the image is complete. Without
+   * `beginSnapshot`, the whole image is taken in this step.
+   */
   private maybeSnapshot(): void {
-    const snapshotIndex = this.snapshot?.meta.index ?? 0;
-    if (this.applied - snapshotIndex < this.config.snapshotThresholdEntries) return;
-    const term = this.raftLog.term(this.applied);
-    assert(term !== undefined, 'the applied entry must be in the log');
-    const meta: SnapshotMeta = { index: this.applied, term, membership: this.configs.at(this.applied) };
-    this.configs.rebase(this.applied, meta.membership);
-    const data = frameBytes({ sessions: this.sessions.snapshot() }, this.machine.snapshot());
+    if (this.snapshotInProgress === null) {
+      const snapshotIndex = this.snapshot?.meta.index ?? 0;
+      if (this.applied - snapshotIndex < this.config.snapshotThresholdEntries) return;
+      const term = this.raftLog.term(this.applied);
+      assert(term !== undefined, 'the applied entry must be in the log');
+      const meta: SnapshotMeta = { index: this.applied, term, membership: this.configs.at(this.applied) };
+      const header = { sessions: this.sessions.snapshot() };
+      if (this.machine.beginSnapshot === undefined) {
+        this.completeSnapshot(meta, frameBytes(header, this.machine.snapshot()));
+        return;
+      }
+      this.snapshotInProgress = new IncrementalSnapshot(meta, header, this.machine.beginSnapshot());
+    }
+    const data = this.snapshotInProgress.advance(this.config.snapshotStepBytes);
+    if (data === null) return;
+    const meta = this.snapshotInProgress.meta;
+    this.snapshotInProgress = null;
+    this.completeSnapshot(meta, data);
+  }
+
+  /** Installs our own completed snapshot: compacts the log relative to its index and writes the checkpoint. */
+  private completeSnapshot(meta: SnapshotMeta, data: Uint8Array): void {
+    assert(meta.index <= this.applied && meta.index > (this.snapshot?.meta.index ?? 0), () => `snapshot at ${meta.index} is not between the last one and applied ${this.applied}`);
+    // Entries through meta.index were committed, so no leader can have replaced them meanwhile.
+    assert(this.raftLog.term(meta.index) === meta.term, () => `the log no longer holds the snapshot's entry ${meta.term}/${meta.index}`);
+    this.configs.rebase(meta.index, meta.membership);
     this.snapshot = { meta, data };
-    const compactTo = Math.max(this.raftLog.start.index, this.applied - this.config.snapshotCatchUpEntries);
+    const compactTo = Math.max(this.raftLog.start.index, meta.index - this.config.snapshotCatchUpEntries);
     this.raftLog.compact(compactTo);
     const record = this.out.persist(
       { type: 'checkpoint', snapshot: meta, data, hardState: this.hardState(), logStart: this.raftLog.start, entries: this.raftLog.allEntries() },
@@ -1264,7 +1311,14 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     this.trackUnstable(record);
   }
 
+  /** A snapshot in progress describes a state about to be replaced: give it up. */
+  private abortSnapshot(): void {
+    this.snapshotInProgress?.abort();
+    this.snapshotInProgress = null;
+  }
+
   private restoreMachine(data: Uint8Array): void {
+    this.abortSnapshot();
     const { header, body } = unframeBytes(data);
     this.sessions.restore((header as { sessions: unknown }).sessions);
     this.machine.restore(body);

@@ -285,6 +285,8 @@ export interface RaftBrief {
   readonly appliedIndex: number;
   readonly snapshotIndex: number;
   readonly snapshotTerm: number;
+  /** Index of the snapshot being taken over several steps (not yet durable, not yet sent), or 0. */
+  readonly snapshotInProgressIndex: number;
   /** The current configuration (the core's own object, not a copy). */
   readonly membership: Membership;
 }
@@ -298,6 +300,8 @@ export interface RaftStatus extends RaftBrief {
   readonly firstIndex: number;
   readonly lastIndex: number;
   readonly lastTerm: number;
+  /** Bytes of the image produced so far by the snapshot in progress (0 when none). */
+  readonly snapshotInProgressBytes: number;
   /** The state machine's digest at `appliedIndex` (sessions included). */
   readonly digest: string;
   readonly leadTransferee: NodeId | null;

@@ -124,13 +124,14 @@ class ScriptRunner {
       for (let tick = 0; tick < count; tick += 1) for (const id of this.net().upIds()) this.net().tick(id);
       return [];
     },
-    // N rounds of: every node ticks once, then the network stabilizes. Heartbeat traffic is left
-    // out of the output (it is implied by time passing).
+    // N rounds of: every node (or those of `nodes=a,b`) ticks once, then the network stabilizes.
+    // Heartbeat traffic is left out of the output (it is implied by time passing).
     elapse: (args) => {
       const rounds = Number(args.positional[0] ?? '1');
+      const only = args.named.get('nodes')?.split(',');
       const lines: string[] = [];
       for (let round = 0; round < rounds; round += 1) {
-        for (const id of this.net().upIds()) this.net().tick(id);
+        for (const id of this.net().upIds()) if (only === undefined || only.includes(id)) this.net().tick(id);
         this.net().stabilize();
         lines.push(...this.net().takeTrace().filter((line) => !/ heartbeat(Response)? /.test(line)));
       }
@@ -262,6 +263,7 @@ class ScriptRunner {
       snapshotThreshold: ['snapshotThresholdEntries', Number],
       catchUp: ['snapshotCatchUpEntries', Number],
       chunkBytes: ['snapshotChunkBytes', Number],
+      stepBytes: ['snapshotStepBytes', Number],
       electionTimeout: ['electionTimeoutTicks', Number],
       electionRandom: ['electionTimeoutRandomTicks', Number],
       heartbeat: ['heartbeatTicks', Number],
