@@ -40,8 +40,8 @@ import { bugNote } from './testing-bugs.js';
  * slowness; a Raft nemesis adds membership changes (add learner, promote, demote, remove — the
  * leader too — and joint swaps; removals only with pre-vote or check-quorum on) and leadership
  * transfers during the load. Each seed also draws
- * the core's knobs (message size, pipelining depth, batching, snapshot threshold and chunk size,
- * pre-vote, check-quorum) — swarm testing.
+ * the core's knobs (message size, pipelining depth, batching, snapshot threshold, chunk size and
+ * step budget, pre-vote, check-quorum) — swarm testing.
  *
  * - Safety after every event (`src/check/raft-invariants.ts`): Election Safety, Leader
  *   Append-Only, Log Matching, Leader Completeness, State Machine Safety.
@@ -130,6 +130,9 @@ export function raftKvConfig(seed: number, options: Pick<RaftKvScenarioOptions, 
     snapshotChunkBytes: rng.pick([256, 4096, 1 << 16]),
     preVote: rng.chance(0.8),
     checkQuorum: rng.chance(0.8),
+    // Drawn last so the earlier knobs keep their per-seed values. 64 B and 1 KiB budgets spread a
+    // snapshot over several steps, so crashes, partitions and installs land in the middle of one.
+    snapshotStepBytes: rng.pick([64, 1024, 1 << 16]),
     ...options.configOverrides,
     testingBugs: { ...noTestingBugs, ...options.testingBugs },
   });
@@ -139,7 +142,7 @@ function describeConfig(config: KvConfig): string {
   return (
     `raft: election ${config.electionTimeoutTicks}+[0,${config.electionTimeoutRandomTicks}) ticks, heartbeat ${config.heartbeatTicks}, ` +
     `message ≤ ${config.maxSizePerMessageBytes} B, inflight ≤ ${config.maxInflightMessages}, batching ${config.appendBatching ? 'on' : 'off'}, ` +
-    `snapshot every ${config.snapshotThresholdEntries} (keep ${config.snapshotCatchUpEntries}, chunks ${config.snapshotChunkBytes} B), ` +
+    `snapshot every ${config.snapshotThresholdEntries} (keep ${config.snapshotCatchUpEntries}, chunks ${config.snapshotChunkBytes} B, ${config.snapshotStepBytes} B per step), ` +
     `pre-vote ${config.preVote ? 'on' : 'off'}, check-quorum ${config.checkQuorum ? 'on' : 'off'}${bugNote(config.testingBugs)}`
   );
 }
@@ -696,4 +699,16 @@ export const raftKvBugFigure8Scenario = raftKvScenario({
   ...figure8VariantOptions,
 });
 
-export const raftKvScenarios: readonly Scenario[] = [raftKvScenario({ name: 'raft-kv' }), raftKvBugVoteScenario, raftKvBugFigure8Scenario];
+/**
+ * raft-kv with snapshots every 16 entries, taken 64 bytes per step and kept with no catch-up
+ * entries: nearly every node has a snapshot in progress at any time, so crashes, partitions,
+ * restarts, membership changes and snapshot installs keep landing in the middle of one.
+ */
+export const snapshotStepsVariantOptions: Omit<RaftKvScenarioOptions, 'name'> = {
+  description: 'raft-kv with incremental snapshots always in progress (every 16 entries, 64 bytes per step, no catch-up entries kept): the same checkers, zero violations expected',
+  configOverrides: { snapshotThresholdEntries: 16, snapshotStepBytes: 64, snapshotCatchUpEntries: 0 },
+};
+
+export const raftKvSnapshotStepsScenario = raftKvScenario({ name: 'raft-kv-snapshot-steps', ...snapshotStepsVariantOptions });
+
+export const raftKvScenarios: readonly Scenario[] = [raftKvScenario({ name: 'raft-kv' }), raftKvBugVoteScenario, raftKvBugFigure8Scenario, raftKvSnapshotStepsScenario];

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { getScenario } from '../../src/scenarios/index.js';
-import { figure8VariantOptions, raftKvScenario } from '../../src/scenarios/raft-kv.js';
+import type { NodeId } from '../../src/core/ids.js';
+import type { KvTypes, RaftCore } from '../../src/protocols/raft/index.js';
+import { figure8VariantOptions, raftKvScenario, snapshotStepsVariantOptions } from '../../src/scenarios/raft-kv.js';
 import { failed, runSweep } from '../../src/scenarios/sweep.js';
 import type { ScenarioResult, Violation } from '../../src/sim/scenario.js';
 
@@ -106,5 +108,76 @@ describe('raft-kv-bug-figure8 (a previous-term entry committed by counting, §5.
       expect(clean.liveness.held, `control seed ${seed}`).toBe(true);
     }
     expect(caught.length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('raft-kv-snapshot-steps (incremental snapshots always in progress)', () => {
+  const name = 'raft-kv-snapshot-steps';
+
+  it('a 300-seed sweep (2 workers) finds no violation, and liveness holds on every seed', { timeout: 240_000 }, async () => {
+    const outcomes = await runSweep({ scenario: name, fromSeed: 1, seeds: 300, workers: 2, options: {} });
+    expect(outcomes).toHaveLength(300);
+    expect(outcomes.filter(failed).map((outcome) => ({ seed: outcome.seed, error: outcome.error, violations: outcome.violations }))).toEqual([]);
+    expect(outcomes.filter((outcome) => outcome.livenessHeld !== true).map((outcome) => outcome.seed)).toEqual([]);
+  });
+
+  /**
+   * What happened to the snapshots started in a run, read from every node's `brief()` before each
+   * event: completed, replaced by an installed snapshot (aborted), lost with a crash.
+   */
+  function snapshotFates(seed: number): { started: number; completed: number; replaced: number; lostInCrash: number; longestEvents: number; traceHash: string } {
+    type Seen = { core: RaftCore<KvTypes> | null; inProgress: number; events: number };
+    const fates = { started: 0, completed: 0, replaced: 0, lostInCrash: 0, longestEvents: 0 };
+    const seen = new Map<NodeId, Seen>();
+    let cores: ((id: NodeId) => RaftCore<KvTypes> | null) | null = null;
+    let ids: readonly NodeId[] = [];
+    const observe = (id: NodeId): void => {
+      const before = seen.get(id) ?? { core: null, inProgress: 0, events: 0 };
+      const core = cores!(id);
+      const brief = core?.brief() ?? null;
+      if (before.inProgress > 0 && before.core !== core) fates.lostInCrash += 1;
+      else if (before.inProgress > 0 && brief!.snapshotInProgressIndex !== before.inProgress) {
+        if (brief!.snapshotIndex === before.inProgress) {
+          fates.completed += 1;
+          fates.longestEvents = Math.max(fates.longestEvents, before.events);
+        } else {
+          fates.replaced += 1;
+        }
+      }
+      const inProgress = brief?.snapshotInProgressIndex ?? 0;
+      const fresh = inProgress > 0 && (inProgress !== before.inProgress || before.core !== core);
+      if (fresh) fates.started += 1;
+      seen.set(id, { core, inProgress, events: fresh ? 1 : before.events + 1 });
+    };
+    const scenario = raftKvScenario({
+      name,
+      ...snapshotStepsVariantOptions,
+      setup: (simulation) => {
+        cores = (id) => simulation.core(id) ?? null;
+        ids = simulation.nodeIds;
+      },
+    });
+    const result = scenario.run({ seed, tracer: () => ids.forEach(observe) });
+    expect(result.violations, replay(name, seed)).toEqual([]);
+    return { ...fates, traceHash: result.traceHash };
+  }
+
+  it('its runs complete snapshots over many events, and also lose them in crashes and give them up for installed ones', { timeout: 60_000 }, () => {
+    const totals = { started: 0, completed: 0, replaced: 0, lostInCrash: 0, longestEvents: 0 };
+    for (const seed of seeds(40)) {
+      const fates = snapshotFates(seed);
+      for (const key of ['started', 'completed', 'replaced', 'lostInCrash'] as const) totals[key] += fates[key];
+      totals.longestEvents = Math.max(totals.longestEvents, fates.longestEvents);
+    }
+    expect(totals.completed).toBeGreaterThan(100);
+    expect(totals.replaced).toBeGreaterThan(0);
+    expect(totals.lostInCrash).toBeGreaterThan(0);
+    expect(totals.longestEvents).toBeGreaterThan(100);
+    expect(totals.started).toBeGreaterThanOrEqual(totals.completed + totals.replaced + totals.lostInCrash);
+  });
+
+  it('is deterministic: the same seed, the same trace and the same snapshot fates', () => {
+    expect(snapshotFates(7)).toEqual(snapshotFates(7));
+    expect(getScenario(name).run({ seed: 7 }).traceHash).toBe(getScenario(name).run({ seed: 7 }).traceHash);
   });
 });

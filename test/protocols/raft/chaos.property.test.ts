@@ -5,7 +5,7 @@ import type { NodeId } from '../../../src/core/ids.js';
 import { isVoter } from '../../../src/protocols/raft/membership.js';
 import type { MembershipChangeItem } from '../../../src/protocols/raft/types.js';
 import { checkLogMatching } from './harness/monitor.js';
-import { RaftNetwork } from './harness/network.js';
+import { RaftNetwork, type KvRaftOptions } from './harness/network.js';
 
 /**
  * A small in-test chaos run (the simulator's sweeps will do this at scale): five nodes, client
@@ -73,9 +73,9 @@ function heal(network: RaftNetwork): void {
   }
 }
 
-function runChaos(seed: number): void {
+function runChaos(seed: number, overrides: KvRaftOptions = {}): void {
   const rng = Rng.fromSeed(seed);
-  const network = new RaftNetwork(ids, { snapshotThresholdEntries: 8, snapshotCatchUpEntries: 2, snapshotChunkBytes: 128, requestTimeoutTicks: 30 }, seed);
+  const network = new RaftNetwork(ids, { snapshotThresholdEntries: 8, snapshotCatchUpEntries: 2, snapshotChunkBytes: 128, requestTimeoutTicks: 30, ...overrides }, seed);
   for (let step = 0; step < 1500; step += 1) {
     chaosStep(network, rng);
     if (network.monitor.violations.length > 0) break;
@@ -99,6 +99,15 @@ describe('chaos', () => {
   it('stays safe under faults and membership changes, and converges after healing', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 2 ** 31 }), (seed) => runChaos(seed)),
+      { numRuns: Number(process.env['CHAOS_RUNS'] ?? 30) },
+    );
+  }, Number(process.env['CHAOS_TIMEOUT_MS'] ?? 60_000));
+
+  // Incremental snapshots spread over many steps (32 bytes of image per step), so crashes,
+  // partitions, membership changes and installs land in the middle of them.
+  it('stays safe and converges with snapshots taken 32 bytes per step', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 31 }), (seed) => runChaos(seed, { snapshotStepBytes: 32 })),
       { numRuns: Number(process.env['CHAOS_RUNS'] ?? 30) },
     );
   }, Number(process.env['CHAOS_TIMEOUT_MS'] ?? 60_000));
