@@ -71,12 +71,17 @@ function durablePicture(network: RaftNetwork, id: string) {
   };
 }
 
-describe('crash recovery', () => {
+// Snapshots whole in one step (the default budget against these small states), and spread over
+// many steps (16 bytes of image per step) so crashes land in the middle of one.
+describe.each([
+  { label: 'snapshots in one step', stepBytes: {} },
+  { label: 'snapshots 16 bytes per step', stepBytes: { snapshotStepBytes: 16 } },
+])('crash recovery, $label', ({ stepBytes }) => {
   it('recovering from fully synced records rebuilds exactly the state before the crash', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 2 ** 31 }), (seed) => {
         const rng = Rng.fromSeed(seed);
-        const network = new RaftNetwork(ids, { snapshotThresholdEntries: 6, snapshotCatchUpEntries: 2, snapshotChunkBytes: 48, maxSessions: 2 }, seed);
+        const network = new RaftNetwork(ids, { snapshotThresholdEntries: 6, snapshotCatchUpEntries: 2, snapshotChunkBytes: 48, maxSessions: 2, ...stepBytes }, seed);
         for (let step = 0; step < 400; step += 1) {
           randomAction(network, rng);
           if (step % 50 === 49) {
@@ -102,7 +107,7 @@ describe('crash recovery', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 2 ** 31 }), (seed) => {
         const rng = Rng.fromSeed(seed);
-        const network = new RaftNetwork(ids, { snapshotThresholdEntries: 5, snapshotCatchUpEntries: 1, snapshotChunkBytes: 40 }, seed);
+        const network = new RaftNetwork(ids, { snapshotThresholdEntries: 5, snapshotCatchUpEntries: 1, snapshotChunkBytes: 40, ...stepBytes }, seed);
         for (let step = 0; step < 400; step += 1) {
           randomAction(network, rng);
           if (rng.chance(0.03)) {
