@@ -419,7 +419,15 @@ export class RaftCore<A extends AppTypes> implements ProtocolCore<RaftMessage<Cm
     if (message.type === 'requestPreVote') return true;
     if (message.type === 'preVoteResponse' && message.granted) return true;
     const leader = message.type === 'append' || message.type === 'heartbeat' || message.type === 'snapshotChunk' ? from : null;
+    // Figure 2: only the leader's messages and a granted vote restart a follower's election timer
+    // (`handleVoteRequest` restarts it when it grants). A campaign it refuses must not, or nodes
+    // with stale logs, which cannot win, keep the up-to-date ones from ever campaigning just by
+    // raising the term — without pre-vote, and with the up-to-date nodes' clocks the slowest, no
+    // leader for 5 s after healing (raft-kv-snapshot-steps seed 4078; testdata/regressions.txt).
+    const keepTimer = message.type === 'requestVote' && this.role !== 'leader';
+    const electionElapsed = this.electionElapsed;
     this.becomeFollower(message.term, leader, from);
+    if (keepTimer) this.electionElapsed = electionElapsed;
     return true;
   }
 
