@@ -10,7 +10,7 @@ import {
   type Checkpoint, type CheckpointProof, type ClientRequest, type ExecutedEntry, nullDigest, type PbftMessage, type PbftRecord, type PbftReply, type PbftRequest, type Prepare,
   type PrePrepare, type StateSnapshot,
 } from './types.js';
-import { parseClientRequest, parseMessage, type ShapeLimits } from './validate.js';
+import { parseClientRequest, parseMessage, type ShapeLimits, shapeLimits } from './validate.js';
 import { ViewChanger } from './view-change.js';
 
 export type PbftOutput = Output<PbftMessage, PbftRecord, PbftReply>;
@@ -76,7 +76,7 @@ export class PbftReplica implements ProtocolCore<PbftMessage, PbftRecord, PbftRe
       prepareQuorum: config.testingBugs.prepareWithFPrepares ? f : 2 * f,
       ignorePreparedCertificates: config.testingBugs.ignorePreparedCertificates,
     };
-    this.limits = { listMax: Math.max(members.length, config.windowSeqs), snapshotEntriesMax: 4096 };
+    this.limits = shapeLimits(config, members.length);
     this.out = new OutputBuilder(context.id);
     this.stable = { proof: { seq: 0, stateDigest: genesisDigest, checkpoints: [] }, snapshot: this.machine.snapshot() };
     this.viewChanger = new ViewChanger(this);

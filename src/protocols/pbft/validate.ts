@@ -1,4 +1,5 @@
-import type { Checkpoint, CheckpointProof, ClientRequest, NewView, PbftMessage, PreparedCertificate, Prepare, PrePrepare, StateSnapshot, ViewChange } from './types.js';
+import type { PbftConfig } from './config.js';
+import type { Checkpoint, CheckpointProof, ClientRequest, NewView, PbftMessage, PbftRecord, PreparedCertificate, Prepare, PrePrepare, StateSnapshot, ViewChange } from './types.js';
 
 /**
  * Shape validation of what untrusted peers send. A Byzantine replica can send anything
@@ -10,6 +11,11 @@ export interface ShapeLimits {
   readonly listMax: number;
   /** Most entries of a snapshot's tables. */
   readonly snapshotEntriesMax: number;
+}
+
+/** The limits a replica of `memberCount` members applies (lists: a certificate's prepares, a view's worth of sequence numbers). */
+export function shapeLimits(config: Pick<PbftConfig, 'windowSeqs'>, memberCount: number): ShapeLimits {
+  return { listMax: Math.max(memberCount, config.windowSeqs), snapshotEntriesMax: 4096 };
 }
 
 const textMax = 256;
@@ -133,4 +139,49 @@ export function parseMessage(raw: unknown, limits: ShapeLimits): PbftMessage | n
     default:
       return parseSimple(raw);
   }
+}
+
+/**
+ * For `TcpTransport.validateMessage`: null when `raw` is a well-formed PBFT message, else the
+ * reason (the transport then closes that peer's connection). Shape only: signatures and
+ * certificates are the core's to check, and it drops what fails.
+ */
+export function validatePbftMessage(raw: unknown, limits: ShapeLimits): string | null {
+  if (parseMessage(raw, limits) !== null) return null;
+  const type = isRecord(raw) ? raw.type : undefined;
+  return typeof type === 'string' && type.length <= 32 ? `malformed ${type} message` : 'not a PBFT message';
+}
+
+function parseRecord(raw: Raw, limits: ShapeLimits): PbftRecord | null {
+  switch (raw.type) {
+    case 'view':
+      return isCount(raw.view) && typeof raw.changing === 'boolean' && isCount(raw.floorSeq) ? { type: 'view', view: raw.view, changing: raw.changing, floorSeq: raw.floorSeq } : null;
+    case 'pre-prepared': {
+      const prePrepare = parsePrePrepare(raw.prePrepare);
+      return prePrepare === null ? null : { type: 'pre-prepared', prePrepare };
+    }
+    case 'prepared': {
+      const certificate = parseCertificate(raw.certificate, limits);
+      return certificate === null ? null : { type: 'prepared', certificate };
+    }
+    case 'committed': {
+      if (!isCount(raw.seq) || !isText(raw.digest)) return null;
+      const request = raw.request === null ? null : parseClientRequest(raw.request);
+      return request === null && raw.request !== null ? null : { type: 'committed', seq: raw.seq, digest: raw.digest, request };
+    }
+    case 'stable': {
+      const proof = parseProof(raw.proof, limits);
+      const snapshot = parseSnapshot(raw.snapshot, limits);
+      return proof === null || snapshot === null ? null : { type: 'stable', proof, snapshot };
+    }
+    default:
+      return null;
+  }
+}
+
+/** For `WriteAheadLog.validateRecord`: null when `raw` is a well-formed PBFT record, else the reason. */
+export function validatePbftRecord(raw: unknown, limits: ShapeLimits): string | null {
+  if (isRecord(raw) && parseRecord(raw, limits) !== null) return null;
+  const type = isRecord(raw) ? raw.type : undefined;
+  return typeof type === 'string' && type.length <= 32 ? `malformed ${type} record` : 'not a PBFT record';
 }

@@ -107,6 +107,6 @@ describe('multi-paxos over TCP with write-ahead logs', () => {
     const logs = ids.map((id) => logOf(c, id, allSlots));
     expect(logs[1]).toEqual(logs[0]);
     expect(logs[2]).toEqual(logs[0]);
-    expect(c.fatalErrors).toEqual([]);
+    expect(c.fatalLines()).toEqual([]);
   }, 30_000);
 });
