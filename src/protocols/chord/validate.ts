@@ -1,7 +1,7 @@
 import { isNodeId } from '../../core/ids.js';
 import type { ChordConfig } from './config.js';
 import { isChordId } from './ids.js';
-import type { ChordRequest } from './types.js';
+import type { ChordRecord, ChordRequest } from './types.js';
 
 /**
  * Shape checks for what crosses a trust boundary: null when well formed, else the reason. The core
@@ -100,5 +100,21 @@ export function validateChordRequest(value: unknown, config: ChordConfig): strin
       return itemProblem({ key: request.key, value: request.value, version: request.version }, config);
     default:
       return `unknown request type ${JSON.stringify(request.type)}`;
+  }
+}
+
+/** A record read back from the log (`WriteAheadLog.validateRecord`). */
+export function validateChordRecord(value: unknown, config: ChordConfig): string | null {
+  if (!isObject(value)) return 'not an object';
+  const record = value as Partial<ChordRecord> & Record<string, unknown>;
+  switch (record.type) {
+    case 'joined':
+      return null;
+    case 'successors':
+      return nodeList(record.successors, nodeListMax) ? null : 'successors: must be a short node list';
+    case 'item':
+      return itemProblem(record.item, config);
+    default:
+      return `unknown record type ${JSON.stringify(record.type)}`;
   }
 }
