@@ -47,6 +47,8 @@ export class RealCluster<M, P, Req, Rep, C extends ProtocolCore<M, P, Req, Rep>>
   readonly nodes = new Map<NodeId, HostedNode<M, P, Req, Rep, C>>();
   readonly ports = new Map<NodeId, number>();
   private readonly cutting = new Set<Runtime<M, P, Req, Rep>>();
+  /** The slowest group commit (write + fsync) so far, in ms, and on which node: a diagnostic for timing-dependent failures. */
+  slowestSync = { id: '', durationMs: 0 };
   /**
    * Runtimes that stopped themselves (a broken invariant or a storage failure), every incarnation
    * so far: a test expects none. Not counted: a node being power-cut (its log is abandoned first,
@@ -91,6 +93,9 @@ export class RealCluster<M, P, Req, Rep, C extends ProtocolCore<M, P, Req, Rep>>
     const runtime = new Runtime<M, P, Req, Rep>({
       id, peers: this.options.ids, factory: this.options.factory, transport, log: wal,
       tickIntervalMs: this.options.tickIntervalMs ?? 10, requestTimeoutMs: this.options.requestTimeoutMs ?? 3_000, maxPendingRequests: 256,
+      onSync: ({ durationMs }) => {
+        if (durationMs > this.slowestSync.durationMs) this.slowestSync = { id, durationMs };
+      },
       onFatal: (error) => {
         if (!this.cutting.has(runtime)) this.fatalErrors.push({ id, error: error instanceof Error ? error.stack ?? error.message : String(error) });
       },
