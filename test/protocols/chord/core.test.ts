@@ -1,58 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../../src/core/rng.js';
-import {
-  type ChordCore, chordFactory, chordId, type ChordMessage, type ChordRecord, type ChordReply, type ChordRequest, defaultNodeOptions,
-} from '../../../src/protocols/chord/index.js';
+import { chordId, type ChordMessage } from '../../../src/protocols/chord/index.js';
 import { IdealRing } from '../../../src/scenarios/chord-checks.js';
-import { ScriptedNet } from '../scripted-net.js';
+import { ScriptedRing } from './scripted-ring.js';
 
-/** Chord nodes whose messages are carried by hand; `down` nodes neither send nor receive. */
 const allIds = ['n1', 'n2', 'n3', 'n4', 'n5', 'n6'];
 const maintenance = ['stabilize', 'fix-fingers', 'check-predecessor', 'replicate'];
 
-class Net extends ScriptedNet<ChordCore, ChordMessage, ChordRecord, ChordRequest, ChordReply> {
-  readonly down = new Set<string>();
-
-  constructor(readonly ids: readonly string[] = allIds) {
-    const factory = chordFactory({}, (id, peers) => ({ ...defaultNodeOptions(id, peers), joinAfterTicks: 1 }));
-    super(ids, (id, recovered) => factory({ id, peers: ids, rng: Rng.fromSeed(7).split(id), recovered }));
-  }
-
-  get live(): string[] {
-    return this.ids.filter((id) => !this.down.has(id));
-  }
-
-  deliver(): void {
-    this.deliverAll((envelope) => this.down.has(envelope.from) || this.down.has(envelope.to));
-  }
-
-  /** Fires the join timer until the node is in (a random contact may not have joined yet and refuse). */
-  join(id: string): void {
-    for (let attempt = 0; attempt < 50 && !this.core(id).joined; attempt += 1) {
-      this.timer(id, 'join');
-      this.deliver();
-    }
-  }
-
-  /** Every live node runs each maintenance timer once; messages are delivered after each. */
-  rounds(count: number): void {
-    for (let round = 0; round < count; round += 1) {
-      for (const id of this.live) {
-        for (const timer of maintenance) {
-          this.timer(id, timer);
-          this.deliver();
-        }
-      }
-    }
-  }
-
-  converged(withFingers: boolean): string | null {
-    const ring = new IdealRing(this.live, 3);
-    for (const id of this.live) {
-      const problem = ring.problem(this.core(id), withFingers);
-      if (problem !== null) return problem;
-    }
-    return null;
+class Net extends ScriptedRing {
+  constructor(ids: readonly string[] = allIds) {
+    super(ids, 7, maintenance);
   }
 }
 

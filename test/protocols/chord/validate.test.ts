@@ -1,45 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../../src/core/rng.js';
-import {
-  chordConfig, type ChordCore, chordFactory, type ChordMessage, type ChordRecord, type ChordReply, type ChordRequest, defaultNodeOptions, validateChordMessage,
-  validateChordRecord,
-} from '../../../src/protocols/chord/index.js';
-import { ScriptedNet } from '../scripted-net.js';
+import { chordConfig, type ChordMessage, type ChordRecord, validateChordMessage, validateChordRecord } from '../../../src/protocols/chord/index.js';
 import { expectWireSafe, typesOf } from '../wire-roundtrip.js';
+import { ScriptedRing } from './scripted-ring.js';
 
 const ids = ['n1', 'n2', 'n3', 'n4', 'n5', 'n6'];
 const config = chordConfig();
 const maintenance = ['stabilize', 'fix-fingers', 'check-predecessor', 'replicate', 'merge'];
 
-class Net extends ScriptedNet<ChordCore, ChordMessage, ChordRecord, ChordRequest, ChordReply> {
-  readonly down = new Set<string>();
-
+class Net extends ScriptedRing {
   constructor() {
-    const factory = chordFactory({}, (id, peers) => ({ ...defaultNodeOptions(id, peers), joinAfterTicks: 1 }));
-    super(ids, (id, recovered) => factory({ id, peers: ids, rng: Rng.fromSeed(11).split(id), recovered }));
-  }
-
-  deliver(): void {
-    this.deliverAll((envelope) => this.down.has(envelope.from) || this.down.has(envelope.to));
-  }
-
-  join(id: string): void {
-    for (let attempt = 0; attempt < 50 && !this.core(id).joined; attempt += 1) {
-      this.timer(id, 'join');
-      this.deliver();
-    }
-  }
-
-  rounds(count: number, members: readonly string[]): void {
-    for (let round = 0; round < count; round += 1) {
-      for (const id of members) {
-        if (this.down.has(id)) continue;
-        for (const timer of maintenance) {
-          this.timer(id, timer);
-          this.deliver();
-        }
-      }
-    }
+    super(ids, 11, maintenance);
   }
 }
 
